@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Trainyard",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "trainyard", targets: ["TrainyardCLI"]),
+        .library(name: "HTTPServer", targets: ["HTTPServer"]),
+        .library(name: "Storage", targets: ["Storage"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // System-library shims: module maps only.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCmarkGFM", providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+
+        // NIO-free HTTP/1.1 server. Knows nothing of Trainyard or SQL.
+        .target(name: "HTTPServer", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // Mustache templates compiled once into nodes, rendered against a typed value tree.
+        .target(name: "TemplateEngine"),
+        // Database protocol, rows, values and the migrator.
+        .target(name: "Storage"),
+        .target(name: "StorageSQLite", dependencies: ["Storage", "CSQLite"]),
+        .target(name: "StoragePostgres", dependencies: ["Storage", "CLibPQ"]),
+
+        // The application as a library.
+        .target(
+            name: "Trainyard",
+            dependencies: [
+                "HTTPServer", "TemplateEngine", "Storage", "CCmarkGFM",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The executable `trainyard`: the only place that picks a database driver.
+        .executableTarget(
+            name: "TrainyardCLI",
+            dependencies: [
+                "Trainyard", "StorageSQLite", "StoragePostgres", "HTTPServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Shared by test targets: temporary SQLite files and throwaway PostgreSQL schemas.
+        .target(name: "TrainyardTestSupport", dependencies: ["Storage", "StorageSQLite", "StoragePostgres"]),
+
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "TemplateEngineTests", dependencies: ["TemplateEngine"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageSQLite", "StoragePostgres", "TrainyardTestSupport"]),
+        .testTarget(name: "TrainyardTests", dependencies: ["Trainyard", "HTTPServer", "Storage", "TrainyardTestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

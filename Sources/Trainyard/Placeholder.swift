@@ -1,0 +1,2 @@
+import CCmarkGFM
+import Crypto
