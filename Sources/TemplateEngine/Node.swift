@@ -1,0 +1,67 @@
+/// A parsed template: nodes ready to render, partials resolved to library indices.
+struct CompiledTemplate: Sendable {
+    let name: String
+    let nodes: [Node]
+    /// Bytes of literal text, used to size the output buffer up front.
+    let textBytes: Int
+}
+
+/// A name as written in a tag, split once at load so rendering never splits strings.
+struct NamePath: Sendable {
+    /// `{{.}}`: the top of the context stack.
+    let isImplicit: Bool
+    let first: String
+    let rest: [String]
+
+    init(_ name: String) {
+        if name == "." {
+            isImplicit = true
+            first = ""
+            rest = []
+        } else {
+            let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            isImplicit = false
+            first = parts[0]
+            rest = Array(parts.dropFirst())
+        }
+    }
+}
+
+/// Literal text. `lines` is the same text cut after each newline, used only when the
+/// text belongs to a standalone partial whose indentation must start every line.
+struct TextChunk: Sendable {
+    let text: String
+    let lines: [(text: String, isBlank: Bool)]
+
+    init(_ text: String) {
+        self.text = text
+        var lines: [(String, Bool)] = []
+        var start = text.startIndex
+        var index = text.startIndex
+        while index < text.endIndex {
+            let next = text.index(after: index)
+            if text[index] == "\n" || text[index] == "\r\n" {
+                let current = text[start..<next]
+                lines.append((String(current), current == "\n" || current == "\r\n"))
+                start = next
+            }
+            index = next
+        }
+        if start < text.endIndex { lines.append((String(text[start...]), false)) }
+        self.lines = lines
+    }
+}
+
+enum Node: Sendable {
+    case text(TextChunk)
+    /// `{{x}}` (escaped) or `{{{x}}}` / `{{& x}}`.
+    case value(NamePath, escaped: Bool)
+    case section(NamePath, [Node])
+    case inverted(NamePath, [Node])
+    /// `{{> name}}`; `indent` is non-nil when the tag stood alone on its line.
+    case partial(Int, indent: String?)
+    /// `{{< name}}…{{/name}}` with the blocks it overrides.
+    case parent(Int, overrides: [String: [Node]], indent: String?)
+    /// `{{$ name}}default{{/name}}`.
+    case block(String, [Node])
+}

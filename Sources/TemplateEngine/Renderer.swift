@@ -1,0 +1,217 @@
+/// Renders compiled nodes into one growing string.
+///
+/// All state lives in this struct and is created per render, so a library can be
+/// shared by any number of threads.
+struct Renderer {
+    /// Bounds partial and parent nesting so a recursive partial over deep data cannot
+    /// exhaust the stack.
+    static let maxDepth = 64
+
+    let templates: [CompiledTemplate]
+    var out: String
+    var stack: ContiguousArray<TemplateValue>
+    /// Indentation of the standalone partials being rendered; empty almost always.
+    var indent = ""
+    var atLineStart = true
+    var depth = 0
+
+    init(templates: [CompiledTemplate], context: TemplateValue, capacity: Int) {
+        self.templates = templates
+        out = ""
+        out.reserveCapacity(capacity)
+        stack = []
+        stack.reserveCapacity(16)
+        stack.append(context)
+    }
+
+    mutating func render(_ nodes: [Node], _ overrides: [String: [Node]], in template: Int) throws {
+        for node in nodes {
+            switch node {
+            case .text(let chunk):
+                if indent.isEmpty {
+                    out.append(chunk.text)
+                } else {
+                    writeIndented(chunk)
+                }
+
+            case .value(let path, let escaped):
+                guard let value = lookup(path) else {
+                    if !indent.isEmpty && atLineStart { startLine() }
+                    continue
+                }
+                if !indent.isEmpty && atLineStart { startLine() }
+                write(value, escaped: escaped)
+
+            case .section(let path, let body):
+                guard let value = lookup(path) else { continue }
+                switch value {
+                case .list(let items):
+                    for item in items {
+                        stack.append(item)
+                        try render(body, overrides, in: template)
+                        stack.removeLast()
+                    }
+                case .bool(let flag):
+                    if flag { try render(body, overrides, in: template) }
+                case .null:
+                    continue
+                default:
+                    guard value.isTruthy else { continue }
+                    stack.append(value)
+                    try render(body, overrides, in: template)
+                    stack.removeLast()
+                }
+
+            case .inverted(let path, let body):
+                if let value = lookup(path), value.isTruthy { continue }
+                try render(body, overrides, in: template)
+
+            case .partial(let target, let tagIndent):
+                try include(target, overrides, tagIndent, from: template)
+
+            case .parent(let target, let arguments, let tagIndent):
+                // Arguments from further out take precedence: the outermost child wins.
+                var merged = arguments
+                if merged.isEmpty {
+                    merged = overrides
+                } else if !overrides.isEmpty {
+                    for (name, body) in overrides { merged[name] = body }
+                }
+                try include(target, merged, tagIndent, from: template)
+
+            case .block(let name, let defaultBody):
+                if !overrides.isEmpty, let body = overrides[name] {
+                    try render(body, overrides, in: template)
+                } else {
+                    try render(defaultBody, overrides, in: template)
+                }
+            }
+        }
+    }
+
+    private mutating func include(_ target: Int, _ overrides: [String: [Node]], _ tagIndent: String?, from template: Int) throws {
+        guard depth < Renderer.maxDepth else {
+            throw TemplateError(
+                template: templates[template].name, line: 0, column: 0,
+                message: "partials nested deeper than \(Renderer.maxDepth) levels (recursive partial?)")
+        }
+        depth += 1
+        let saved = indent
+        if let tagIndent {
+            // A standalone partial: its lines take the tag's indentation.
+            indent += tagIndent
+            atLineStart = true
+        } else {
+            indent = ""
+        }
+        try render(templates[target].nodes, overrides, in: target)
+        indent = saved
+        depth -= 1
+    }
+
+    @inline(__always)
+    private mutating func startLine() {
+        out.append(indent)
+        atLineStart = false
+    }
+
+    private mutating func writeIndented(_ chunk: TextChunk) {
+        for line in chunk.lines {
+            if atLineStart && !line.isBlank { out.append(indent) }
+            out.append(line.text)
+            atLineStart = line.text.utf8.last == UInt8(ascii: "\n")
+        }
+    }
+
+    /// Finds the first name on the context stack, innermost first, then walks the rest
+    /// of a dotted name inside that value only (a broken chain renders nothing).
+    @inline(__always)
+    private func lookup(_ path: NamePath) -> TemplateValue? {
+        if path.isImplicit { return stack.last }
+        var i = stack.count - 1
+        var found: TemplateValue?
+        while i >= 0 {
+            if case .object(let members) = stack[i], let value = members[path.first] {
+                found = value
+                break
+            }
+            i -= 1
+        }
+        guard var value = found else { return nil }
+        for key in path.rest {
+            guard case .object(let members) = value, let next = members[key] else { return nil }
+            value = next
+        }
+        return value
+    }
+
+    @inline(__always)
+    private mutating func write(_ value: TemplateValue, escaped: Bool) {
+        switch value {
+        case .string(let text):
+            if escaped {
+                HTMLEscape.append(text, to: &out)
+            } else {
+                out.append(text)
+            }
+        case .int(let number):
+            out.append(String(number))
+        case .double(let number):
+            out.append(String(number))
+        case .bool(let flag):
+            out.append(flag ? "true" : "false")
+        case .null, .list, .object:
+            break
+        }
+    }
+}
+
+enum HTMLEscape {
+    /// Appends `text` with `& < > " '` escaped. Unchanged runs are copied in bulk; text
+    /// with nothing to escape (the usual case) is appended in one call.
+    static func append(_ text: String, to out: inout String) {
+        let utf8 = text.utf8
+        let firstSpecial: Int? = utf8.withContiguousStorageIfAvailable { bytes in
+            for i in 0..<bytes.count where needsEscape(bytes[i]) { return i }
+            return nil
+        } ?? 0
+        guard let firstSpecial else {
+            out.append(text)
+            return
+        }
+        var runStart = utf8.startIndex
+        var index = utf8.index(utf8.startIndex, offsetBy: firstSpecial)
+        while index < utf8.endIndex {
+            let replacement: String
+            switch utf8[index] {
+            case UInt8(ascii: "&"): replacement = "&amp;"
+            case UInt8(ascii: "<"): replacement = "&lt;"
+            case UInt8(ascii: ">"): replacement = "&gt;"
+            case UInt8(ascii: "\""): replacement = "&quot;"
+            case UInt8(ascii: "'"): replacement = "&#39;"
+            default:
+                utf8.formIndex(after: &index)
+                continue
+            }
+            if runStart < index { out.append(contentsOf: text[runStart..<index]) }
+            out.append(replacement)
+            utf8.formIndex(after: &index)
+            runStart = index
+        }
+        if runStart < utf8.endIndex { out.append(contentsOf: text[runStart...]) }
+    }
+
+    @inline(__always)
+    static func needsEscape(_ byte: UInt8) -> Bool {
+        // All five are below 0x3F; one comparison rejects most letters.
+        byte < 0x3F && (byte == 0x26 || byte == 0x3C || byte == 0x3E || byte == 0x22 || byte == 0x27)
+    }
+
+    /// `text` escaped for HTML.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        append(text, to: &out)
+        return out
+    }
+}

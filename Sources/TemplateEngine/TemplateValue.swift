@@ -1,0 +1,94 @@
+/// The typed value tree a template is rendered against.
+///
+/// Views build one of these per request; rendering never reflects over Swift values,
+/// so the cost of a render depends only on the template and the tree.
+///
+/// ```swift
+/// let context: TemplateValue = ["title": "Deployments", "rows": [["name": "lfm-1"]]]
+/// ```
+public indirect enum TemplateValue: Sendable, Equatable {
+    /// Text; `{{x}}` escapes it for HTML, `{{{x}}}` writes it as is.
+    case string(String)
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case list([TemplateValue])
+    case object([String: TemplateValue])
+    case null
+
+    /// `.string(s)` when present, `.null` otherwise, so `{{#x}}` hides a missing value.
+    public static func optional(_ value: String?) -> TemplateValue {
+        value.map(TemplateValue.string) ?? .null
+    }
+
+    /// `.int(n)` when present, `.null` otherwise.
+    public static func optional(_ value: Int?) -> TemplateValue {
+        value.map(TemplateValue.int) ?? .null
+    }
+
+    /// `.double(d)` when present, `.null` otherwise.
+    public static func optional(_ value: Double?) -> TemplateValue {
+        value.map(TemplateValue.double) ?? .null
+    }
+
+    public init(_ value: String) { self = .string(value) }
+    public init(_ value: Int) { self = .int(value) }
+    public init(_ value: Double) { self = .double(value) }
+    public init(_ value: Bool) { self = .bool(value) }
+    /// A list of strings, e.g. the options of a select.
+    public init(_ values: [String]) { self = .list(values.map(TemplateValue.string)) }
+    public init(_ values: [TemplateValue]) { self = .list(values) }
+    public init(_ values: [String: TemplateValue]) { self = .object(values) }
+
+    /// Whether a section `{{#x}}` over this value renders its content.
+    public var isTruthy: Bool {
+        switch self {
+        case .string(let s): return !s.isEmpty
+        case .bool(let b): return b
+        case .int(let n): return n != 0
+        case .double(let d): return d != 0
+        case .list(let items): return !items.isEmpty
+        case .object: return true
+        case .null: return false
+        }
+    }
+
+    /// The member `key` of an object, or nil.
+    public subscript(key: String) -> TemplateValue? {
+        if case .object(let members) = self { return members[key] }
+        return nil
+    }
+}
+
+extension TemplateValue: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+}
+
+extension TemplateValue: ExpressibleByBooleanLiteral {
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+}
+
+extension TemplateValue: ExpressibleByIntegerLiteral {
+    public init(integerLiteral value: Int) { self = .int(value) }
+}
+
+extension TemplateValue: ExpressibleByFloatLiteral {
+    public init(floatLiteral value: Double) { self = .double(value) }
+}
+
+extension TemplateValue: ExpressibleByArrayLiteral {
+    public init(arrayLiteral elements: TemplateValue...) { self = .list(elements) }
+}
+
+extension TemplateValue: ExpressibleByDictionaryLiteral {
+    /// Later duplicates win, as in a dictionary assignment.
+    public init(dictionaryLiteral elements: (String, TemplateValue)...) {
+        var members = [String: TemplateValue](minimumCapacity: elements.count)
+        for (key, value) in elements { members[key] = value }
+        self = .object(members)
+    }
+}
+
+extension TemplateValue: ExpressibleByNilLiteral {
+    public init(nilLiteral: ()) { self = .null }
+}
