@@ -7,7 +7,7 @@ struct CompiledTemplate: Sendable {
 }
 
 /// A name as written in a tag, split once at load so rendering never splits strings.
-struct NamePath: Sendable {
+final class NamePath: Sendable {
     /// `{{.}}`: the top of the context stack.
     let isImplicit: Bool
     let first: String
@@ -29,25 +29,25 @@ struct NamePath: Sendable {
 
 /// Literal text. `lines` is the same text cut after each newline, used only when the
 /// text belongs to a standalone partial whose indentation must start every line.
-struct TextChunk: Sendable {
+final class TextChunk: Sendable {
     let text: String
-    let lines: [(text: String, isBlank: Bool)]
+    let lines: [(text: String, isBlank: Bool, endsLine: Bool)]
 
     init(_ text: String) {
         self.text = text
-        var lines: [(String, Bool)] = []
+        var lines: [(String, Bool, Bool)] = []
         var start = text.startIndex
         var index = text.startIndex
         while index < text.endIndex {
             let next = text.index(after: index)
             if text[index] == "\n" || text[index] == "\r\n" {
                 let current = text[start..<next]
-                lines.append((String(current), current == "\n" || current == "\r\n"))
+                lines.append((String(current), current == "\n" || current == "\r\n", true))
                 start = next
             }
             index = next
         }
-        if start < text.endIndex { lines.append((String(text[start...]), false)) }
+        if start < text.endIndex { lines.append((String(text[start...]), false, false)) }
         self.lines = lines
     }
 }

@@ -119,7 +119,7 @@ struct Renderer {
         for line in chunk.lines {
             if atLineStart && !line.isBlank { out.append(indent) }
             out.append(line.text)
-            atLineStart = line.text.utf8.last == UInt8(ascii: "\n")
+            atLineStart = line.endsLine
         }
     }
 
