@@ -48,6 +48,8 @@ let package = Package(
             ]
         ),
 
+        .executableTarget(name: "TrainyardBench", dependencies: ["TemplateEngine", "Trainyard"], path: "Sources/TrainyardBench"),
+
         // Shared by test targets: temporary SQLite files and throwaway PostgreSQL schemas.
         .target(name: "TrainyardTestSupport", dependencies: ["Storage", "StorageSQLite", "StoragePostgres"]),
 

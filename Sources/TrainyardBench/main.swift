@@ -1,0 +1,123 @@
+// Benchmarks that print the figures DESIGN.md budgets. Run in release:
+//   swift run -c release TrainyardBench templates [iterations]
+// Each benchmark is one entry in `benchmarks`; add more there.
+import Foundation
+import TemplateEngine
+
+struct Benchmark {
+    let summary: String
+    let run: (_ arguments: ArraySlice<String>) throws -> Void
+}
+
+let benchmarks: [(name: String, benchmark: Benchmark)] = [
+    ("templates", Benchmark(summary: "render the 50-row deployments page (layout + partials) from bench/templates", run: templateBenchmark)),
+]
+
+/// Times `body` `iterations` times after a warm-up and returns per-call nanoseconds, sorted.
+func measure(warmUp: Int, iterations: Int, _ body: () throws -> Void) rethrows -> [Double] {
+    for _ in 0..<warmUp { try body() }
+    let clock = ContinuousClock()
+    var samples: [Double] = []
+    samples.reserveCapacity(iterations)
+    for _ in 0..<iterations {
+        let elapsed = try clock.measure(body)
+        let (seconds, attoseconds) = elapsed.components
+        samples.append(Double(seconds) * 1e9 + Double(attoseconds) / 1e9)
+    }
+    return samples.sorted()
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+}
+
+func report(_ label: String, _ samples: [Double]) {
+    let line = String(
+        format: "%@: median %.1f µs, p99 %.1f µs, min %.1f µs (%d runs)",
+        label, percentile(samples, 0.5) / 1000, percentile(samples, 0.99) / 1000, samples[0] / 1000, samples.count)
+    print(line)
+}
+
+// MARK: templates
+
+/// The view model of the deployments page, shaped as the app builds it.
+func deploymentsPage(rows count: Int) -> TemplateValue {
+    let statuses = ["active", "paused", "deploying", "failed"]
+    let models = ["lfm-7b-instruct", "nano-chat <beta>", "small-coder", "vision & text 3B"]
+    var rows: [TemplateValue] = []
+    rows.reserveCapacity(count)
+    for i in 0..<count {
+        let status = statuses[i % statuses.count]
+        rows.append([
+            "href": .string("/deployments/\(1000 + i)"),
+            "name": .string("deploy-\(1000 + i)"),
+            "model": .string(models[i % models.count]),
+            "version": .string("v1.\(i % 7).0"),
+            "status": .string(status),
+            "statusLabel": .string(status.prefix(1).uppercased() + status.dropFirst()),
+            "rps": .double(Double(i * 37 % 900) / 10),
+            "p50": .int(20 + i % 30),
+            "p95": .int(60 + i % 90),
+            "p99": .int(120 + i % 150),
+            "errors": .string(String(format: "%.2f%%", Double(i % 9) / 10)),
+            "createdISO": .string("2025-11-\(10 + i % 18)T12:00:00Z"),
+            "created": .string("Nov \(10 + i % 18), 12:00"),
+        ])
+    }
+    let nav: [TemplateValue] = ["Dashboard", "Models", "Training", "Deployments", "Docs"].map { label in
+        ["href": .string("/" + (label == "Dashboard" ? "" : label.lowercased())), "label": .string(label), "current": .bool(label == "Deployments")]
+    }
+    let columns: [TemplateValue] = ["Name", "Model", "Version", "Status", "RPS", "P50", "P95", "P99", "Errors", "Created"].map { label in
+        ["label": .string(label), "href": .string("/deployments?status=active&sort=\(label.lowercased())&dir=desc"),
+         "sorted": .bool(label == "P95"), "direction": "descending"]
+    }
+    return [
+        "version": "0.1.0",
+        "nav": .list(nav),
+        "flash": ["kind": "success", "message": "Deployment \"deploy-1003\" paused."],
+        "filter": [
+            "q": "lfm",
+            "sort": "p95",
+            "dir": "desc",
+            "statuses": .list(statuses.enumerated().map { index, status in
+                ["value": .string(status), "label": .string(status.capitalized), "checked": .bool(index == 0), "count": .int(1000 * (index + 1))]
+            }),
+        ],
+        "columns": .list(columns),
+        "rows": .list(rows),
+        "pager": ["page": 2, "previous": "/deployments?page=1", "next": "/deployments?page=3"],
+    ]
+}
+
+func templateBenchmark(_ arguments: ArraySlice<String>) throws {
+    let iterations = arguments.first.flatMap(Int.init) ?? 20_000
+    let directory = ProcessInfo.processInfo.environment["TEMPLATES"] ?? "bench/templates"
+    let library = try TemplateLibrary(directory: directory)
+    let context = deploymentsPage(rows: 50)
+    let page = try library.render("deployments/index", context)
+    print("templates: \(library.names.count) loaded from \(directory); page \(page.utf8.count) bytes, 50 rows")
+
+    let render = try measure(warmUp: 2_000, iterations: iterations) {
+        _ = try library.render("deployments/index", context)
+    }
+    report("render", render)
+    let buildAndRender = try measure(warmUp: 500, iterations: max(1, iterations / 4)) {
+        _ = try library.render("deployments/index", deploymentsPage(rows: 50))
+    }
+    report("build view model + render", buildAndRender)
+}
+
+// MARK: entry point
+
+let arguments = CommandLine.arguments.dropFirst()
+guard let name = arguments.first, let entry = benchmarks.first(where: { $0.name == name }) else {
+    print("usage: TrainyardBench <benchmark> [arguments]\n")
+    for (name, benchmark) in benchmarks { print("  \(name)\t\(benchmark.summary)") }
+    exit(arguments.isEmpty ? 0 : 64)
+}
+do {
+    try entry.benchmark.run(arguments.dropFirst())
+} catch {
+    print("\(name): \(error)")
+    exit(1)
+}
