@@ -1,5 +1,6 @@
 // Benchmarks that print the figures DESIGN.md budgets. Run in release:
 //   swift run -c release TrainyardBench templates [iterations]
+//   swift run -c release TrainyardBench templates --print   (shows the page instead)
 // Each benchmark is one entry in `benchmarks`; add more there.
 import Foundation
 import TemplateEngine
@@ -91,10 +92,15 @@ func deploymentsPage(rows count: Int) -> TemplateValue {
 
 func templateBenchmark(_ arguments: ArraySlice<String>) throws {
     let iterations = arguments.first.flatMap(Int.init) ?? 20_000
+    let printPage = arguments.contains("--print")
     let directory = ProcessInfo.processInfo.environment["TEMPLATES"] ?? "bench/templates"
     let library = try TemplateLibrary(directory: directory)
     let context = deploymentsPage(rows: 50)
     let page = try library.render("deployments/index", context)
+    if printPage {
+        print(page)
+        return
+    }
     print("templates: \(library.names.count) loaded from \(directory); page \(page.utf8.count) bytes, 50 rows")
 
     let render = try measure(warmUp: 2_000, iterations: iterations) {
