@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# Build: a Swift toolchain with the C libraries' headers.
+FROM swift:6.1-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends pkg-config libsqlite3-dev libpq-dev libcmark-gfm-dev libcmark-gfm-extensions-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# Resolve dependencies first so source edits reuse this layer.
+COPY Package.swift ./
+RUN swift package resolve
+COPY Sources ./Sources
+RUN swift build -c release --product trainyard --static-swift-stdlib \
+ && cp "$(swift build -c release --show-bin-path)/trainyard" /trainyard
+
+# Run: slim Debian with only the shared libraries Trainyard links.
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates tzdata libsqlite3-0 libpq5 \
+      libcmark-gfm0.29.0.gfm.6 libcmark-gfm-extensions0.29.0.gfm.6 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin trainyard
+WORKDIR /app
+COPY --from=build /trainyard /usr/local/bin/trainyard
+COPY Public ./Public
+COPY Templates ./Templates
+COPY Docs ./Docs
+RUN mkdir -p /app/data && chown trainyard:trainyard /app/data
+USER trainyard
+ENV TRAINYARD_DATA_DIR=/app/data
+VOLUME ["/app/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q '^ok' <&3"]
+ENTRYPOINT ["trainyard"]
+CMD ["serve", "--host", "0.0.0.0"]

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Everything Trainyard reads from its environment, read once into a typed value.
+///
+/// Environment variables come first; command-line flags (applied by the CLI) override them.
+public struct AppConfiguration: Sendable {
+    public enum LogLevel: String, Sendable, CaseIterable {
+        case trace, debug, info, notice, warning, error, critical
+    }
+
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// `postgres://…` selects PostgreSQL; nil means SQLite in `dataDirectory`.
+    public var databaseURL: String?
+    public var dataDirectory: String = "./data"
+    /// From `SECRET_KEY`; when nil, a key is generated once into the data directory.
+    public var secretKey: String?
+    /// Multiplies the pace of simulated training and replica start-up.
+    public var simulationSpeed: Double = 1
+    public var logLevel: LogLevel = .info
+    /// Directories the web layer reads at start-up.
+    public var templatesDirectory: String = "Templates"
+    public var publicDirectory: String = "Public"
+    public var docsDirectory: String = "Docs"
+
+    public init() {}
+
+    /// Problems found while reading the environment, reported at start-up instead of guessed around.
+    public struct Invalid: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Reads the documented variables from `environment`, keeping defaults for the ones not set.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfiguration {
+        var config = AppConfiguration()
+        func value(_ name: String) -> String? {
+            guard let raw = environment[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+            return raw
+        }
+        if let host = value("HOST") { config.host = host }
+        if let port = value("PORT") { config.port = try parsePort(port, source: "PORT") }
+        if let url = value("DATABASE_URL") { config.databaseURL = url }
+        if let dir = value("TRAINYARD_DATA_DIR") { config.dataDirectory = dir }
+        if let key = value("SECRET_KEY") { config.secretKey = key }
+        if let speed = value("TRAINYARD_SIM_SPEED") { config.simulationSpeed = try parseSpeed(speed, source: "TRAINYARD_SIM_SPEED") }
+        if let level = value("LOG_LEVEL") { config.logLevel = try parseLogLevel(level, source: "LOG_LEVEL") }
+        if let dir = value("TRAINYARD_TEMPLATES_DIR") { config.templatesDirectory = dir }
+        if let dir = value("TRAINYARD_PUBLIC_DIR") { config.publicDirectory = dir }
+        if let dir = value("TRAINYARD_DOCS_DIR") { config.docsDirectory = dir }
+        return config
+    }
+
+    public static func parsePort(_ text: String, source: String) throws -> Int {
+        guard let port = Int(text), (0...65535).contains(port) else {
+            throw Invalid(description: "\(source) must be a port number between 0 and 65535, got '\(text)'")
+        }
+        return port
+    }
+
+    public static func parseSpeed(_ text: String, source: String) throws -> Double {
+        guard let speed = Double(text), speed.isFinite, speed > 0, speed <= 100_000 else {
+            throw Invalid(description: "\(source) must be a positive number (1 = real pace, 50–1000 for demos), got '\(text)'")
+        }
+        return speed
+    }
+
+    public static func parseLogLevel(_ text: String, source: String) throws -> LogLevel {
+        guard let level = LogLevel(rawValue: text.lowercased()) else {
+            let names = LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
+            throw Invalid(description: "\(source) must be one of \(names), got '\(text)'")
+        }
+        return level
+    }
+
+    /// The SQLite file used when no `DATABASE_URL` is set.
+    public var sqlitePath: String { (dataDirectory as NSString).appendingPathComponent("trainyard.sqlite") }
+
+    /// True when the configured database is PostgreSQL.
+    public var usesPostgres: Bool {
+        guard let url = databaseURL else { return false }
+        return url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")
+    }
+}

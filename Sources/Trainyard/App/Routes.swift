@@ -1,0 +1,16 @@
+import HTTPServer
+
+extension TrainyardApp {
+    /// Every route of the app, in one place.
+    func addRoutes() {
+        router.mount(prefix: "/static/", staticFiles)
+        router.notFound = { [unowned self] request in
+            self.web.handle(request) { ctx in throw HTTPError.notFound() }
+        }
+
+        HealthRoutes.add(to: self)
+        DashboardRoutes.add(to: self)
+        ModelRoutes.add(to: self)
+        TrainingRoutes.add(to: self)
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import HTTPServer
+import Logging
+import Storage
+import TemplateEngine
+
+/// The application: every route, behind one boundary that adds the security headers.
+///
+/// The app knows the `Database` protocol only; the CLI picks the driver.
+public final class TrainyardApp: HTTPResponder {
+    public let configuration: AppConfiguration
+    public let database: Database
+    let web: WebLayer
+    let logger: Logger
+    let router = Router()
+    let staticFiles: StaticFiles
+
+    /// Loads and checks every template (a broken one fails here, at boot) and wires the routes.
+    public init(configuration: AppConfiguration, database: Database, secret: [UInt8], logger: Logger) throws {
+        self.configuration = configuration
+        self.database = database
+        self.logger = logger
+        let templates = try TemplateLibrary(directory: configuration.templatesDirectory)
+        for required in Self.requiredTemplates where !templates.contains(required) {
+            throw AppConfiguration.Invalid(description: "template '\(required)' is missing from \(configuration.templatesDirectory)")
+        }
+        self.web = WebLayer(templates: templates, secret: secret, logger: logger)
+        self.staticFiles = StaticFiles(root: configuration.publicDirectory, urlPrefix: "/static/")
+        addRoutes()
+    }
+
+    static let requiredTemplates = ["layout", "errors/error", "dashboard/index"]
+
+    public func respond(to request: HTTPRequest) throws -> HTTPResponse {
+        var response: HTTPResponse
+        do {
+            response = try router.respond(to: request)
+        } catch {
+            logger.error("unhandled error", metadata: ["error": "\(error)", "path": "\(request.path)"])
+            response = .text("500 Internal Server Error\n", status: 500)
+        }
+        SecurityHeaders.apply(to: &response)
+        return response
+    }
+
+    /// Registers a page or action; every handler runs inside the web boundary.
+    func get(_ pattern: String, _ handler: @escaping WebLayer.Handler) {
+        router.get(pattern) { [unowned self] request in self.web.handle(request, handler) }
+    }
+
+    func post(_ pattern: String, _ handler: @escaping WebLayer.Handler) {
+        router.post(pattern) { [unowned self] request in self.web.handle(request, handler) }
+    }
+}

@@ -1,2 +1,0 @@
-import CCmarkGFM
-import Crypto

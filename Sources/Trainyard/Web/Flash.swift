@@ -1,0 +1,53 @@
+import Foundation
+
+/// A message shown once on the page after a redirect, carried in a signed cookie.
+///
+/// A flash can also carry what the user typed into a form and the error for each field,
+/// so a refused form comes back filled in, with the message next to the field.
+public struct Flash: Codable, Equatable, Sendable {
+    public enum Kind: String, Codable, Sendable { case success, error, info }
+
+    public var kind: Kind
+    public var message: String
+    /// Form values as typed, by field name.
+    public var values: [String: String]
+    /// Field-specific messages, by field name.
+    public var fieldErrors: [String: String]
+
+    public init(_ kind: Kind, _ message: String, values: [String: String] = [:], fieldErrors: [String: String] = [:]) {
+        self.kind = kind
+        self.message = message
+        self.values = values
+        self.fieldErrors = fieldErrors
+    }
+
+    public static func success(_ message: String) -> Flash { Flash(.success, message) }
+    public static func error(_ message: String) -> Flash { Flash(.error, message) }
+
+    static let cookieName = "ty_flash"
+    /// Browsers drop cookies over ~4 KB; stay clearly below, keeping the message when trimming.
+    static let maxCookieBytes = 3800
+
+    func encoded(with signer: Signer) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var candidate = self
+        var data = (try? encoder.encode(candidate)) ?? Data()
+        var signed = signer.sign(Array(data))
+        if signed.utf8.count > Self.maxCookieBytes {
+            // Too much typed text to carry: keep the message and field errors, drop the longest values.
+            for key in candidate.values.keys.sorted(by: { candidate.values[$0]!.count > candidate.values[$1]!.count }) {
+                candidate.values[key] = nil
+                data = (try? encoder.encode(candidate)) ?? Data()
+                signed = signer.sign(Array(data))
+                if signed.utf8.count <= Self.maxCookieBytes { break }
+            }
+        }
+        return signed
+    }
+
+    static func decode(_ cookie: String, with signer: Signer) -> Flash? {
+        guard let payload = signer.verify(cookie) else { return nil }
+        return try? JSONDecoder().decode(Flash.self, from: Data(payload))
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+/// A server-rendered line chart as inline SVG: axes with tick labels, units, a legend, and a
+/// title and description for screen readers. Colours come from CSS classes, never inline styles.
+struct LineChart {
+    struct Series {
+        var label: String
+        var cssClass: String
+        var points: [(x: Double, y: Double)]
+    }
+
+    var title: String
+    var xLabel: String
+    var yLabel: String
+    var series: [Series]
+    var width: Double = 640
+    var height: Double = 240
+    /// Fixed y range (e.g. 0–1 for accuracy); nil fits the data.
+    var yRange: ClosedRange<Double>? = nil
+    var xRange: ClosedRange<Double>? = nil
+    var formatY: (Double) -> String = { LineChart.compact($0) }
+    var formatX: (Double) -> String = { LineChart.compact($0) }
+
+    static let marginLeft = 56.0, marginRight = 16.0, marginTop = 14.0, marginBottom = 42.0
+
+    func svg(id: String) -> String {
+        let plotW = width - Self.marginLeft - Self.marginRight
+        let plotH = height - Self.marginTop - Self.marginBottom
+        let all = series.flatMap(\.points)
+        var out = ""
+        out.reserveCapacity(4096 + all.count * 16)
+        out += "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"\(id)-title \(id)-desc\" preserveAspectRatio=\"xMidYMid meet\">"
+        out += "<title id=\"\(id)-title\">\(escape(title))</title>"
+        guard !all.isEmpty else {
+            out += "<desc id=\"\(id)-desc\">No data yet.</desc>"
+            out += "<text class=\"chart-empty\" x=\"\(Int(width / 2))\" y=\"\(Int(height / 2))\" text-anchor=\"middle\">No data yet</text></svg>"
+            return out
+        }
+        let xs = all.map(\.x), ys = all.map(\.y)
+        var xDomain = xRange ?? (xs.min()!...max(xs.max()!, xs.min()! + 1))
+        if xDomain.lowerBound == xDomain.upperBound { xDomain = xDomain.lowerBound...(xDomain.lowerBound + 1) }
+        var yDomain: ClosedRange<Double>
+        if let yRange { yDomain = yRange } else {
+            let lo = ys.min()!, hi = ys.max()!
+            let pad = max((hi - lo) * 0.08, abs(hi) * 0.02, 1e-9)
+            yDomain = max(0, lo - pad)...(hi + pad)
+        }
+        let yTicks = Self.niceTicks(yDomain, count: 5)
+        yDomain = min(yDomain.lowerBound, yTicks.first ?? yDomain.lowerBound)...max(yDomain.upperBound, yTicks.last ?? yDomain.upperBound)
+        let xTicks = Self.niceTicks(xDomain, count: 6).filter { xDomain.contains($0) }
+
+        func px(_ x: Double) -> Double { Self.marginLeft + (x - xDomain.lowerBound) / (xDomain.upperBound - xDomain.lowerBound) * plotW }
+        func py(_ y: Double) -> Double { Self.marginTop + plotH - (y - yDomain.lowerBound) / (yDomain.upperBound - yDomain.lowerBound) * plotH }
+
+        let last = series.map { s in s.points.last.map { "\(s.label) \(formatY($0.y))" } ?? "" }.joined(separator: ", ")
+        out += "<desc id=\"\(id)-desc\">\(escape(yLabel)) against \(escape(xLabel)), \(all.count) points. Latest: \(escape(last)).</desc>"
+        out += "<g class=\"chart-grid\">"
+        for tick in yTicks {
+            let y = Self.r(py(tick))
+            out += "<line x1=\"\(Self.r(Self.marginLeft))\" x2=\"\(Self.r(width - Self.marginRight))\" y1=\"\(y)\" y2=\"\(y)\"/>"
+        }
+        out += "</g><g class=\"chart-axis\">"
+        out += "<line x1=\"\(Self.r(Self.marginLeft))\" x2=\"\(Self.r(Self.marginLeft))\" y1=\"\(Self.r(Self.marginTop))\" y2=\"\(Self.r(Self.marginTop + plotH))\"/>"
+        out += "<line x1=\"\(Self.r(Self.marginLeft))\" x2=\"\(Self.r(width - Self.marginRight))\" y1=\"\(Self.r(Self.marginTop + plotH))\" y2=\"\(Self.r(Self.marginTop + plotH))\"/>"
+        for tick in yTicks {
+            out += "<text x=\"\(Self.r(Self.marginLeft - 6))\" y=\"\(Self.r(py(tick) + 4))\" text-anchor=\"end\">\(escape(formatY(tick)))</text>"
+        }
+        for tick in xTicks {
+            out += "<text x=\"\(Self.r(px(tick)))\" y=\"\(Self.r(Self.marginTop + plotH + 16))\" text-anchor=\"middle\">\(escape(formatX(tick)))</text>"
+        }
+        out += "<text class=\"chart-label\" x=\"\(Self.r(Self.marginLeft + plotW / 2))\" y=\"\(Self.r(height - 6))\" text-anchor=\"middle\">\(escape(xLabel))</text>"
+        out += "<text class=\"chart-label\" transform=\"rotate(-90)\" x=\"\(Self.r(-(Self.marginTop + plotH / 2)))\" y=\"12\" text-anchor=\"middle\">\(escape(yLabel))</text>"
+        out += "</g>"
+        for s in series where !s.points.isEmpty {
+            out += "<polyline class=\"chart-line \(s.cssClass)\" fill=\"none\" points=\""
+            for (i, p) in s.points.enumerated() {
+                if i > 0 { out += " " }
+                out += Self.r(px(p.x)) + "," + Self.r(py(min(max(p.y, yDomain.lowerBound), yDomain.upperBound)))
+            }
+            out += "\"/>"
+        }
+        out += "</svg>"
+        return out
+    }
+
+    /// One decimal is plenty on a 640-unit canvas and keeps pages small.
+    static func r(_ v: Double) -> String {
+        let scaled = (v * 10).rounded()
+        let whole = Int(scaled) / 10, frac = abs(Int(scaled) % 10)
+        if frac == 0 { return String(Int(scaled) / 10) }
+        return (scaled < 0 && whole == 0 ? "-" : "") + String(whole) + "." + String(frac)
+    }
+
+    /// Round tick values (1, 2, 5 × 10ⁿ) covering `range`.
+    static func niceTicks(_ range: ClosedRange<Double>, count: Int) -> [Double] {
+        let span = range.upperBound - range.lowerBound
+        guard span > 0, span.isFinite else { return [range.lowerBound] }
+        let rough = span / Double(max(count - 1, 1))
+        let magnitude = pow(10, floor(log10(rough)))
+        let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? rough
+        let start = (range.lowerBound / step).rounded(.down) * step
+        var ticks: [Double] = []
+        var v = start
+        while v <= range.upperBound + step * 0.5 && ticks.count < 20 {
+            ticks.append(v)
+            v += step
+        }
+        return ticks
+    }
+
+    static func compact(_ v: Double) -> String {
+        let a = abs(v)
+        if a >= 1_000_000 { return trim(String(format: "%.1fM", v / 1_000_000)) }
+        if a >= 10_000 { return trim(String(format: "%.0fk", v / 1000)) }
+        if a >= 1000 { return trim(String(format: "%.1fk", v / 1000)) }
+        if a >= 100 || a == 0 { return String(format: "%.0f", v) }
+        if a >= 10 { return trim(String(format: "%.1f", v)) }
+        return trim(String(format: "%.2f", v))
+    }
+
+    private static func trim(_ s: String) -> String {
+        guard s.contains(".") else { return s }
+        var t = s
+        var suffix = ""
+        if let last = t.last, last.isLetter { suffix = String(last); t.removeLast() }
+        while t.hasSuffix("0") { t.removeLast() }
+        if t.hasSuffix(".") { t.removeLast() }
+        return t + suffix
+    }
+
+    private func escape(_ s: String) -> String {
+        var out = ""
+        for c in s.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,70 @@
+import Crypto
+import Foundation
+
+/// Signs and verifies short strings with HMAC-SHA256, for values that travel in cookies.
+///
+/// A signed value is `payload.signature`, both base64url. A value whose signature does not
+/// match is treated as absent: a tampered cookie is ignored, never trusted.
+public struct Signer: Sendable {
+    private let key: SymmetricKey
+
+    public init(secret: [UInt8]) {
+        key = SymmetricKey(data: secret)
+    }
+
+    /// Derives a key for one purpose so a signature made for one cookie is useless in another.
+    public func derived(purpose: String) -> Signer {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(("trainyard:" + purpose).utf8), using: key)
+        return Signer(secret: Array(mac))
+    }
+
+    public func sign(_ payload: [UInt8]) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
+        return Base64URL.encode(payload) + "." + Base64URL.encode(Array(mac))
+    }
+
+    public func sign(_ payload: String) -> String { sign(Array(payload.utf8)) }
+
+    /// The payload of a correctly signed value, or nil.
+    public func verify(_ signed: String) -> [UInt8]? {
+        let parts = signed.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2,
+              let payload = Base64URL.decode(String(parts[0])),
+              let mac = Base64URL.decode(String(parts[1])),
+              mac.count == SHA256.byteCount,
+              HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key)
+        else { return nil }
+        return payload
+    }
+
+    /// Hex MAC of `message`, for tokens compared in constant time by `matches`.
+    public func mac(_ message: String) -> String {
+        HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Base64 with the URL- and cookie-safe alphabet and no padding.
+public enum Base64URL {
+    public static func encode(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func decode(_ text: String) -> [UInt8]? {
+        guard text.utf8.allSatisfy({ $0 < 128 }) else { return nil }
+        var base = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base.utf8.count % 4 != 0 { base += "=" }
+        return Data(base64Encoded: base).map { Array($0) }
+    }
+}
+
+/// Compares two strings in time independent of where they differ.
+func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    guard x.count == y.count else { return false }
+    var diff: UInt8 = 0
+    for i in 0..<x.count { diff |= x[i] ^ y[i] }
+    return diff == 0
+}

@@ -1,0 +1,186 @@
+import ArgumentParser
+import Foundation
+import HTTPServer
+import Logging
+import Storage
+import StoragePostgres
+import StorageSQLite
+import Trainyard
+
+@main
+struct TrainyardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trainyard",
+        abstract: "Trainyard: configure, train, deploy and watch ML models.",
+        subcommands: [Serve.self, Migrate.self, SeedDemo.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// Options every command shares: where the data lives and how much to log.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "postgres://… to use PostgreSQL (env DATABASE_URL). Default: SQLite in the data directory.")
+    var databaseURL: String?
+
+    @Option(name: .customLong("data-dir"), help: "Directory for the SQLite file and the generated secret key (env TRAINYARD_DATA_DIR, default ./data).")
+    var dataDirectory: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LOG_LEVEL, default info).")
+    var logLevel: String?
+
+    /// The environment's configuration with these flags applied on top.
+    func resolve() throws -> AppConfiguration {
+        var config = try AppConfiguration.fromEnvironment()
+        if let databaseURL { config.databaseURL = databaseURL }
+        if let dataDirectory { config.dataDirectory = dataDirectory }
+        if let logLevel { config.logLevel = try AppConfiguration.parseLogLevel(logLevel, source: "--log-level") }
+        return config
+    }
+}
+
+enum Bootstrap {
+    static func logger(_ config: AppConfiguration, label: String = "trainyard") -> Logger {
+        LoggingSystem.bootstrap { name in
+            var handler = StreamLogHandler.standardError(label: name)
+            handler.logLevel = Logger.Level(rawValue: config.logLevel.rawValue) ?? .info
+            return handler
+        }
+        return Logger(label: label)
+    }
+
+    /// The one place that picks a database driver.
+    static func openDatabase(_ config: AppConfiguration, logger: Logger) throws -> Database {
+        if let url = config.databaseURL {
+            guard config.usesPostgres else {
+                throw AppConfiguration.Invalid(description: "DATABASE_URL must start with postgres:// or postgresql://")
+            }
+            logger.info("using PostgreSQL")
+            return try PostgresDatabase(url: url)
+        }
+        logger.info("using SQLite", metadata: ["path": "\(config.sqlitePath)"])
+        return try SQLiteDatabase(path: config.sqlitePath)
+    }
+
+    static func migrate(_ database: Database, logger: Logger) throws {
+        let applied = try Migrator(database: database, migrations: Schema.migrations(for: database.dialect)).migrate()
+        for migration in applied {
+            logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+        }
+    }
+
+    /// Prints a one-line reason and exits non-zero instead of a stack trace.
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("trainyard: \(message)\n".utf8))
+        exit(1)
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply migrations and serve the web console.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Address to listen on (env HOST, default 127.0.0.1).") var host: String?
+    @Option(help: "Port to listen on; 0 picks a free one (env PORT, default 8080).") var port: Int?
+    @Option(name: .customLong("sim-speed"), help: "Pace of simulated training and replica start-up (env TRAINYARD_SIM_SPEED, default 1).")
+    var simSpeed: Double?
+    @Option(name: .customLong("worker-threads"), help: "Threads that run request handlers (default 16).") var workerThreads: Int?
+    @Option(name: .customLong("max-connections"), help: "Open connections before new ones get 503 (default 4096).") var maxConnections: Int?
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (default 1048576).") var maxBodyBytes: Int?
+    @Option(name: .customLong("head-timeout"), help: "Seconds a client has to send request headers (default 10).") var headTimeout: Double?
+    @Option(name: .customLong("keep-alive-timeout"), help: "Seconds an idle keep-alive connection stays open (default 5).") var keepAliveTimeout: Double?
+
+    func run() throws {
+        var config: AppConfiguration
+        do {
+            config = try common.resolve()
+            if let host { config.host = host }
+            if let port { config.port = try AppConfiguration.parsePort(String(port), source: "--port") }
+            if let simSpeed { config.simulationSpeed = try AppConfiguration.parseSpeed(String(simSpeed), source: "--sim-speed") }
+        } catch {
+            Bootstrap.fail("\(error)")
+        }
+        let logger = Bootstrap.logger(config)
+        let database: Database
+        let app: TrainyardApp
+        do {
+            database = try Bootstrap.openDatabase(config, logger: logger)
+            try Bootstrap.migrate(database, logger: logger)
+            let secret = try SecretKey.resolve(configured: config.secretKey, dataDirectory: config.dataDirectory)
+            app = try TrainyardApp(configuration: config, database: database, secret: secret, logger: logger)
+        } catch {
+            Bootstrap.fail("cannot start: \(error)")
+        }
+
+        var server = ServerConfiguration()
+        server.host = config.host
+        server.port = config.port
+        if let workerThreads { server.workerThreads = max(1, workerThreads) }
+        if let maxConnections { server.maxConnections = max(1, maxConnections) }
+        if let maxBodyBytes { server.maxBodyBytes = max(0, maxBodyBytes) }
+        if let headTimeout { server.headTimeout = max(0.1, headTimeout) }
+        if let keepAliveTimeout { server.keepAliveTimeout = max(0.1, keepAliveTimeout) }
+
+        let http = HTTPServer(configuration: server, responder: app, logger: logger)
+        do {
+            try http.start()
+        } catch {
+            Bootstrap.fail("cannot listen on \(config.host):\(config.port): \(error)")
+        }
+        let background = app.startBackgroundWork()
+        installShutdownSignalHandlers {
+            logger.info("shutting down")
+            background.stop()
+            http.shutdown()
+        }
+        logger.info("Trainyard is listening", metadata: ["url": "http://\(config.host):\(http.port)"])
+        http.waitUntilStopped()
+        background.waitUntilStopped()
+        database.close()
+        logger.info("stopped")
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations and exit.")
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let config: AppConfiguration
+        do { config = try common.resolve() } catch { Bootstrap.fail("\(error)") }
+        let logger = Bootstrap.logger(config)
+        do {
+            let database = try Bootstrap.openDatabase(config, logger: logger)
+            defer { database.close() }
+            try Bootstrap.migrate(database, logger: logger)
+            logger.info("database is up to date")
+        } catch {
+            Bootstrap.fail("migration failed: \(error)")
+        }
+    }
+}
+
+struct SeedDemo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed-demo",
+        abstract: "Fill an empty database with demo models, jobs and deployments (does nothing if data exists)."
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let config: AppConfiguration
+        do { config = try common.resolve() } catch { Bootstrap.fail("\(error)") }
+        let logger = Bootstrap.logger(config)
+        do {
+            let database = try Bootstrap.openDatabase(config, logger: logger)
+            defer { database.close() }
+            try Bootstrap.migrate(database, logger: logger)
+            let summary = try DemoData.seed(database, now: Date())
+            logger.info("\(summary)")
+        } catch {
+            Bootstrap.fail("seeding failed: \(error)")
+        }
+    }
+}

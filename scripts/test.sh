@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, builds without warnings, and runs every test
+# against SQLite and a throwaway PostgreSQL server that it starts and stops itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh --test
+
+# A warning is a failure: build once and look at the compiler output of our own sources.
+build_log=$(mktemp)
+trap 'rm -f "$build_log"' EXIT
+swift build --build-tests 2>&1 | tee "$build_log" | grep -E "error|warning: |Compiling|Build" | grep -v "^\[" || true
+if grep -E "^$(pwd)/(Sources|Tests)/.*warning:" "$build_log"; then
+  echo "the build has warnings (above); fix them" >&2
+  exit 1
+fi
+if ! grep -q "Build complete" "$build_log"; then
+  cat "$build_log" >&2
+  exit 1
+fi
+
+bash scripts/with-postgres.sh swift test --skip-build "$@"
