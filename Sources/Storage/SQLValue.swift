@@ -72,3 +72,6 @@ extension SQLValue: CustomStringConvertible {
         }
     }
 }
+
+/// `"v1.\(n).0"` as a text parameter.
+extension SQLValue: ExpressibleByStringInterpolation {}

@@ -80,6 +80,8 @@ final class PostgresConnection: DatabaseConnection {
     func execute(_ sql: String, _ parameters: [SQLValue]) throws -> Int {
         let result = try run(sql, parameters)
         defer { PQclear(result) }
+        // For a plain SELECT PQcmdTuples is the row count; nothing was affected (as on SQLite).
+        if strncmp(PQcmdStatus(result), "SELECT", 6) == 0 { return 0 }
         return Int(String(cString: PQcmdTuples(result))) ?? 0
     }
 
@@ -184,7 +186,8 @@ final class PostgresConnection: DatabaseConnection {
             broken = true
             return .unavailable("PostgreSQL: \(message)")
         default:
-            if sqlstate.hasPrefix("08") || connectionLost || sqlstate.isEmpty && connectionLost {
+            // 08P01 (protocol violation) is also what a wrong parameter count yields on a healthy connection.
+            if (sqlstate.hasPrefix("08") && sqlstate != "08P01") || connectionLost {
                 broken = true
                 return .unavailable("PostgreSQL: \(message)")
             }

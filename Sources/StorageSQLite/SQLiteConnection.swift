@@ -191,14 +191,15 @@ final class SQLiteConnection: DatabaseConnection {
     }
 
     private func bind(_ statement: Statement, _ parameters: [SQLValue], sql: String) throws {
-        // Same rule as PostgreSQL: the parameter count must match the highest $N.
-        guard parameters.count == statement.slots.count else {
+        // Same rule as PostgreSQL: every $N up to the highest used needs a value; extra values
+        // are ignored.
+        guard parameters.count >= statement.slots.count else {
             throw DatabaseError.query(
-                message: "statement uses \(statement.slots.count) parameter(s) but \(parameters.count) were supplied",
+                message: "statement uses $\(statement.slots.count) but only \(parameters.count) parameter(s) were supplied",
                 sql: sql)
         }
         let stmt = statement.handle
-        for (i, value) in parameters.enumerated() {
+        for (i, value) in parameters.prefix(statement.slots.count).enumerated() {
             let slot = statement.slots[i]
             if slot == 0 { continue }
             let rc: Int32
@@ -248,6 +249,10 @@ final class SQLiteConnection: DatabaseConnection {
             let name = text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : nil
             return .checkViolation(constraint: name, message: text)
         default:
+            // ON DELETE RESTRICT is implemented as a trigger (SQLITE_CONSTRAINT_TRIGGER).
+            if code & 0xff == SQLITE_CONSTRAINT && text.hasPrefix("FOREIGN KEY constraint failed") {
+                return .foreignKeyViolation(message: text)
+            }
             switch code & 0xff {
             case SQLITE_BUSY, SQLITE_LOCKED:
                 return .timeout("SQLite database is locked: \(text)")

@@ -145,19 +145,26 @@ public enum PostgresTestServer {
         guard let command = TestEnvironment.postgresControl else {
             throw TestDatabaseSetupError(description: "TRAINYARD_TEST_POSTGRES_CTL is not set; run the tests through scripts/with-postgres.sh")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "\(command) \(action)"]
-        try process.run()
-        process.waitUntilExit()
+        // posix_spawn + waitpid rather than Foundation.Process: simpler, and nothing else in the
+        // test process competes for the child's exit status.
+        let arguments = ["/bin/sh", "-c", "\(command) \(action)"]
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ)
+        guard spawned == 0 else {
+            throw TestDatabaseSetupError(description: "cannot run `\(command) \(action)`: error \(spawned)")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         // The admin pool's connections died with the old server process.
         lock.lock()
         let stale = adminDatabase
         adminDatabase = nil
         lock.unlock()
         stale?.close()
-        guard process.terminationStatus == 0 else {
-            throw TestDatabaseSetupError(description: "`\(command) \(action)` exited with \(process.terminationStatus)")
+        guard status == 0 else {
+            throw TestDatabaseSetupError(description: "`\(command) \(action)` failed with wait status \(status)")
         }
     }
 
