@@ -83,6 +83,7 @@ struct PostgresPoolTests {
             let db = try makeTestDatabase(.postgres, poolSize: 4, acquireTimeout: 2, sharingRestartGate: false)
             defer { db.close() }
             try db.execute("CREATE TABLE events (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, worker INTEGER NOT NULL)")
+            let bootedBefore = try db.query("SELECT pg_postmaster_start_time() AS t")[0].date("t")
             let shared = SendableDatabase(db: db)
             let committed = Locked<[Int]>([])
             let errors = Locked<[String]>([])
@@ -132,6 +133,8 @@ struct PostgresPoolTests {
             #expect(slowest.current < 7)
             let ids = committed.current
             #expect(ids.count > 0)
+            let bootedAfter = try db.query("SELECT pg_postmaster_start_time() AS t")[0].date("t")
+            #expect(bootedAfter > bootedBefore, "the server really restarted")
             let present = try db.query("SELECT id FROM events").map { try $0.int("id") }
             #expect(Set(ids).isSubset(of: Set(present)))
         }
