@@ -1,0 +1,241 @@
+import CLibPQ
+import Foundation
+import Storage
+
+// Type OIDs (pg_type.dat) used for parameters and result decoding.
+enum PostgresType {
+    static let bool: Oid = 16
+    static let int8: Oid = 20
+    static let int2: Oid = 21
+    static let int4: Oid = 23
+    static let oid: Oid = 26
+    static let float4: Oid = 700
+    static let float8: Oid = 701
+    static let date: Oid = 1082
+    static let timestamp: Oid = 1114
+    static let timestamptz: Oid = 1184
+    static let numeric: Oid = 1700
+}
+
+private let diagSQLState = Int32(UInt8(ascii: "C"))
+private let diagConstraintName = Int32(UInt8(ascii: "n"))
+private let diagMessagePrimary = Int32(UInt8(ascii: "M"))
+
+/// One libpq connection. Used by one thread at a time (the pool guarantees it).
+final class PostgresConnection: DatabaseConnection {
+    let dialect: SQLDialect = .postgres
+    private var handle: OpaquePointer?
+    /// Set once a connection-level failure is seen: the pool must discard this connection.
+    private(set) var broken = false
+
+    init(conninfo: String, setup: String) throws {
+        guard let conn = PQconnectdb(conninfo) else {
+            throw DatabaseError.unavailable("PostgreSQL: out of memory while connecting")
+        }
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
+            PQfinish(conn)
+            throw DatabaseError.unavailable("cannot connect to PostgreSQL: \(message)")
+        }
+        // NOTICEs (e.g. "relation already exists, skipping") would otherwise go to stderr.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
+        handle = conn
+        do {
+            try executeScript(setup)
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+    }
+
+    /// Reusable: connected and not inside a transaction.
+    var isReusable: Bool {
+        guard let handle, !broken else { return false }
+        return PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
+    }
+
+    /// True while a transaction block is open (idle, active or failed).
+    var inTransaction: Bool {
+        guard let handle else { return false }
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
+    }
+
+    // MARK: DatabaseConnection
+
+    func query(_ sql: String, _ parameters: [SQLValue]) throws -> [Row] {
+        let result = try run(sql, parameters)
+        defer { PQclear(result) }
+        return decodeRows(result)
+    }
+
+    @discardableResult
+    func execute(_ sql: String, _ parameters: [SQLValue]) throws -> Int {
+        let result = try run(sql, parameters)
+        defer { PQclear(result) }
+        // For a plain SELECT PQcmdTuples is the row count; nothing was affected (as on SQLite).
+        if strncmp(PQcmdStatus(result), "SELECT", 6) == 0 { return 0 }
+        return Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    func executeScript(_ sql: String) throws {
+        let conn = try open()
+        let result = PQexec(conn, sql)
+        defer { PQclear(result) }
+        try check(result, conn: conn, sql: sql)
+    }
+
+    /// The command tag of the last statement, e.g. `COMMIT` or `ROLLBACK`.
+    func command(_ sql: String) throws -> String {
+        let conn = try open()
+        let result = PQexec(conn, sql)
+        defer { PQclear(result) }
+        try check(result, conn: conn, sql: sql)
+        return String(cString: PQcmdStatus(result))
+    }
+
+    // MARK: Execution
+
+    private func open() throws -> OpaquePointer {
+        guard let handle, !broken else { throw DatabaseError.unavailable("PostgreSQL connection is closed") }
+        return handle
+    }
+
+    private func run(_ sql: String, _ parameters: [SQLValue]) throws -> OpaquePointer {
+        let conn = try open()
+        var types = [Oid](repeating: 0, count: parameters.count)
+        var texts = [UnsafeMutablePointer<CChar>?](repeating: nil, count: parameters.count)
+        defer { for text in texts { free(text) } }
+        for (i, value) in parameters.enumerated() {
+            let encoded: String?
+            switch value {
+            case .null: encoded = nil
+            case .int(let v): encoded = String(v); types[i] = PostgresType.int8
+            case .double(let d): encoded = Self.encode(d); types[i] = PostgresType.float8
+            case .bool(let b): encoded = b ? "t" : "f"; types[i] = PostgresType.bool
+            case .date(let d): encoded = SQLTimestamp.iso8601(d); types[i] = PostgresType.timestamptz
+            case .text(let s): encoded = s
+            }
+            texts[i] = encoded.map { strdup($0) }
+        }
+        let result: OpaquePointer? = texts.withUnsafeBufferPointer { values in
+            values.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
+                PQexecParams(conn, sql, Int32(parameters.count), types, values.baseAddress, nil, nil, 0)
+            }
+        }
+        do {
+            try check(result, conn: conn, sql: sql)
+        } catch {
+            PQclear(result)
+            throw error
+        }
+        return result!
+    }
+
+    /// Float text that PostgreSQL's float8 input accepts, exponents included.
+    static func encode(_ d: Double) -> String {
+        if d.isNaN { return "NaN" }
+        if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
+        return String(d)
+    }
+
+    private func check(_ result: OpaquePointer?, conn: OpaquePointer, sql: String) throws {
+        guard let result else {
+            throw connectionError(conn, sql: sql)
+        }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return
+        default:
+            throw mapError(result, conn: conn, sql: sql)
+        }
+    }
+
+    private func connectionError(_ conn: OpaquePointer, sql: String) -> DatabaseError {
+        let message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
+        if PQstatus(conn) != CONNECTION_OK {
+            broken = true
+            return .unavailable("PostgreSQL connection lost: \(message)")
+        }
+        return .query(message: message, sql: sql)
+    }
+
+    private func mapError(_ result: OpaquePointer, conn: OpaquePointer, sql: String) -> DatabaseError {
+        func field(_ code: Int32) -> String? {
+            PQresultErrorField(result, code).map { String(cString: $0) }
+        }
+        let sqlstate = field(diagSQLState) ?? ""
+        var message = field(diagMessagePrimary)
+            ?? String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
+        if message.isEmpty { message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines) }
+        let connectionLost = PQstatus(conn) != CONNECTION_OK
+        if connectionLost { broken = true }
+        switch sqlstate {
+        case "23505": return .uniqueViolation(constraint: field(diagConstraintName), message: message)
+        case "23503": return .foreignKeyViolation(message: message)
+        case "23514": return .checkViolation(constraint: field(diagConstraintName), message: message)
+        case "57014", "55P03": return .timeout(message)
+        case "57P01", "57P02", "57P03":
+            broken = true
+            return .unavailable("PostgreSQL: \(message)")
+        default:
+            // 08P01 (protocol violation) is also what a wrong parameter count yields on a healthy connection.
+            if (sqlstate.hasPrefix("08") && sqlstate != "08P01") || connectionLost {
+                broken = true
+                return .unavailable("PostgreSQL: \(message)")
+            }
+            return .query(message: sqlstate.isEmpty ? message : "\(message) (SQLSTATE \(sqlstate))", sql: sql)
+        }
+    }
+
+    // MARK: Decoding
+
+    private func decodeRows(_ result: OpaquePointer) -> [Row] {
+        let rowCount = PQntuples(result)
+        let fieldCount = PQnfields(result)
+        guard rowCount > 0 else { return [] }
+        let layout = Row.Columns((0..<fieldCount).map { String(cString: PQfname(result, $0)) })
+        let types = (0..<fieldCount).map { PQftype(result, $0) }
+        var rows: [Row] = []
+        rows.reserveCapacity(Int(rowCount))
+        for r in 0..<rowCount {
+            var values: [SQLValue] = []
+            values.reserveCapacity(Int(fieldCount))
+            for f in 0..<fieldCount {
+                if PQgetisnull(result, r, f) != 0 {
+                    values.append(.null)
+                    continue
+                }
+                let length = Int(PQgetlength(result, r, f))
+                let text = PQgetvalue(result, r, f).withMemoryRebound(to: UInt8.self, capacity: length) {
+                    String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+                }
+                values.append(Self.decode(text, type: types[Int(f)]))
+            }
+            rows.append(Row(layout: layout, values: values))
+        }
+        return rows
+    }
+
+    static func decode(_ text: String, type: Oid) -> SQLValue {
+        switch type {
+        case PostgresType.int2, PostgresType.int4, PostgresType.int8, PostgresType.oid:
+            return Int64(text).map(SQLValue.int) ?? .text(text)
+        case PostgresType.float4, PostgresType.float8, PostgresType.numeric:
+            return Double(text).map(SQLValue.double) ?? .text(text)
+        case PostgresType.bool:
+            return .bool(text == "t")
+        case PostgresType.timestamptz, PostgresType.timestamp, PostgresType.date:
+            return SQLTimestamp.parse(text).map(SQLValue.date) ?? .text(text)
+        default:
+            return .text(text)
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import CSQLite
+import Foundation
+import Storage
+
+/// The embedded driver: a small pool of WAL-mode connections to one SQLite file.
+///
+/// Readers run concurrently under WAL. Writers (`transaction`, `execute`) first take an
+/// in-process writer lock and then `BEGIN IMMEDIATE`, so concurrent writers queue instead of
+/// meeting `SQLITE_BUSY` halfway through a transaction; `busy_timeout` still covers other
+/// processes.
+///
+/// ```swift
+/// let db = try SQLiteDatabase(path: "data/trainyard.sqlite")
+/// ```
+public final class SQLiteDatabase: Database, @unchecked Sendable {
+    public let dialect: SQLDialect = .sqlite
+    /// The database file.
+    public let path: String
+
+    private let poolSize: Int
+    private let busyTimeoutMs: Int32
+    private let acquireTimeout: TimeInterval
+    private let condition = NSCondition()
+    private var idle: [SQLiteConnection] = []
+    private var openCount = 0
+    private var closed = false
+    private let writerLock = NSLock()
+    private let removeOnClose: String?
+
+    /// Opens (creating if needed, with its parent directory) the database at `path`.
+    /// `:memory:` gets a single connection, since each in-memory connection is its own database.
+    public init(path: String, poolSize: Int = 8, busyTimeoutMs: Int = 5000, acquireTimeout: TimeInterval = 10) throws {
+        self.path = path
+        self.poolSize = path == ":memory:" ? 1 : max(1, poolSize)
+        self.busyTimeoutMs = Int32(clamping: busyTimeoutMs)
+        self.acquireTimeout = acquireTimeout
+        self.removeOnClose = nil
+        try createParentDirectory()
+        // Open one connection now so a bad path fails here, not on the first request.
+        let first = try SQLiteConnection(path: path, busyTimeoutMs: self.busyTimeoutMs)
+        idle.append(first)
+        openCount = 1
+    }
+
+    private init(temporaryDirectory: String, poolSize: Int) throws {
+        self.path = temporaryDirectory + "/test.sqlite"
+        self.poolSize = poolSize
+        self.busyTimeoutMs = 5000
+        self.acquireTimeout = 10
+        self.removeOnClose = temporaryDirectory
+        let first = try SQLiteConnection(path: path, busyTimeoutMs: busyTimeoutMs)
+        idle.append(first)
+        openCount = 1
+    }
+
+    /// A database in a fresh temporary directory, deleted on `close()`.
+    public static func temporary(poolSize: Int = 8) throws -> SQLiteDatabase {
+        let directory = NSTemporaryDirectory() + "/trainyard-" + UUID().uuidString.lowercased()
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw DatabaseError.unavailable("cannot create temporary directory \(directory): \(error)")
+        }
+        return try SQLiteDatabase(temporaryDirectory: directory, poolSize: poolSize)
+    }
+
+    deinit { close() }
+
+    private func createParentDirectory() throws {
+        guard path != ":memory:", !path.hasPrefix("file:") else { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        guard !parent.isEmpty else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        } catch {
+            throw DatabaseError.unavailable("cannot create directory \(parent) for the SQLite database: \(error)")
+        }
+    }
+
+    // MARK: Pool
+
+    private func acquire() throws -> SQLiteConnection {
+        let deadline = Date(timeIntervalSinceNow: acquireTimeout)
+        condition.lock()
+        while true {
+            if closed {
+                condition.unlock()
+                throw DatabaseError.unavailable("the database has been closed")
+            }
+            if let connection = idle.popLast() {
+                condition.unlock()
+                return connection
+            }
+            if openCount < poolSize {
+                openCount += 1
+                condition.unlock()
+                do {
+                    return try SQLiteConnection(path: path, busyTimeoutMs: busyTimeoutMs)
+                } catch {
+                    condition.lock()
+                    openCount -= 1
+                    condition.signal()
+                    condition.unlock()
+                    throw error
+                }
+            }
+            if !condition.wait(until: deadline) {
+                condition.unlock()
+                throw DatabaseError.unavailable("all \(poolSize) SQLite connections stayed busy for \(acquireTimeout) s")
+            }
+        }
+    }
+
+    private func release(_ connection: SQLiteConnection) {
+        // A connection left inside a transaction (failed ROLLBACK) must not be reused.
+        let healthy = !connection.inTransaction
+        condition.lock()
+        if healthy && !closed {
+            idle.append(connection)
+        } else {
+            connection.close()
+            openCount -= 1
+        }
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func withConnection<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        let connection = try acquire()
+        defer { release(connection) }
+        return try body(connection)
+    }
+
+    private func withWriterLock<T>(_ body: () throws -> T) throws -> T {
+        let wait = max(2 * Double(busyTimeoutMs) / 1000, 1)
+        guard writerLock.lock(before: Date(timeIntervalSinceNow: wait)) else {
+            throw DatabaseError.timeout("waited \(wait) s for the SQLite write lock")
+        }
+        defer { writerLock.unlock() }
+        return try body()
+    }
+
+    // MARK: Database
+
+    public func query(_ sql: String, _ parameters: [SQLValue]) throws -> [Row] {
+        try withConnection { try $0.query(sql, parameters) }
+    }
+
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [SQLValue]) throws -> Int {
+        try withWriterLock {
+            try withConnection { try $0.execute(sql, parameters) }
+        }
+    }
+
+    public func transaction<T>(_ body: (DatabaseConnection) throws -> T) throws -> T {
+        // Writer lock before the connection: a thread waiting for the lock holds no connection,
+        // so the lock holder can always get one.
+        try withWriterLock {
+            try withConnection { connection in
+                try connection.execute("BEGIN IMMEDIATE")
+                let result: T
+                do {
+                    result = try body(connection)
+                    try connection.execute("COMMIT")
+                } catch {
+                    if connection.inTransaction {
+                        _ = try? connection.execute("ROLLBACK")
+                    }
+                    throw error
+                }
+                return result
+            }
+        }
+    }
+
+    public func ping() throws {
+        _ = try query("SELECT 1")
+    }
+
+    public func close() {
+        condition.lock()
+        closed = true
+        let connections = idle
+        idle.removeAll()
+        openCount -= connections.count
+        condition.broadcast()
+        condition.unlock()
+        for connection in connections { connection.close() }
+        if let removeOnClose {
+            try? FileManager.default.removeItem(atPath: removeOnClose)
+        }
+    }
+}
