@@ -220,3 +220,16 @@ public final class SharedExclusiveGate: @unchecked Sendable {
         condition.unlock()
     }
 }
+
+/// A second, independent connection pool onto the same test database: the same SQLite file or
+/// the same PostgreSQL schema. Stands for a second `serve` process. Closing it leaves the data.
+public func reopenTestDatabase(_ database: Database) throws -> Database {
+    if let sqlite = database as? SQLiteDatabase {
+        return try SQLiteDatabase(path: sqlite.path)
+    }
+    if let postgres = database as? PostgresTestDatabase {
+        let url = postgres.baseURL + (postgres.baseURL.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(postgres.schema)"
+        return try PostgresDatabase(url: url)
+    }
+    throw TestDatabaseSetupError(description: "cannot reopen a \(type(of: database))")
+}
