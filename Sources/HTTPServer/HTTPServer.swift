@@ -573,17 +573,19 @@ public final class HTTPServer: @unchecked Sendable {
         }
         lock.lock()
         let date = sharedDate.current()
+        // A response finishing after shutdown() began tells the client not to reuse the connection.
+        let keepAlive = job.keepAlive && lifeCycle == .running
         lock.unlock()
         var bytes: [UInt8]
         do {
-            bytes = try ResponseSerializer.serialize(response, headOnly: request.method == "HEAD", keepAlive: job.keepAlive,
+            bytes = try ResponseSerializer.serialize(response, headOnly: request.method == "HEAD", keepAlive: keepAlive,
                                                      requestVersion: request.version, date: date)
         } catch {
             logger.error("handler produced an invalid response", metadata: [
                 "method": "\(request.method)", "path": "\(request.path)", "error": "\(error)",
             ])
             response = .text("Internal Server Error\n", status: 500)
-            bytes = (try? ResponseSerializer.serialize(response, headOnly: request.method == "HEAD", keepAlive: job.keepAlive,
+            bytes = (try? ResponseSerializer.serialize(response, headOnly: request.method == "HEAD", keepAlive: keepAlive,
                                                        requestVersion: request.version, date: date)) ?? []
         }
         let sent = Socket.sendSome(job.connection.fd, bytes, from: 0)
@@ -597,7 +599,7 @@ public final class HTTPServer: @unchecked Sendable {
         let completion: Completion
         if let sent {
             completion = Completion(connection: job.connection, remaining: sent < bytes.count ? Array(bytes[sent...]) : [],
-                                    broken: false, keepAlive: job.keepAlive)
+                                    broken: false, keepAlive: keepAlive)
         } else {
             completion = Completion(connection: job.connection, remaining: [], broken: true, keepAlive: false)
         }
