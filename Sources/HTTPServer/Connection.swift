@@ -1,0 +1,71 @@
+/// One accepted socket and its request pipeline. Owned by the reactor thread; while a request
+/// is with a worker (`processing`) the reactor leaves the socket alone and the worker only
+/// writes the response to `fd`.
+final class Connection {
+    enum Phase {
+        /// Waiting for or receiving a request.
+        case reading
+        /// A worker is running the responder and writing its answer.
+        case processing
+        /// The reactor is finishing a response the socket could not take at once.
+        case writing
+        /// The final response is sent and our side shut down; unread input is discarded
+        /// briefly so the peer sees the response rather than a reset.
+        case lingering
+    }
+
+    enum Item {
+        case request(HTTPRequest)
+        case failure(HTTPParseError)
+    }
+
+    let id: UInt64
+    let fd: Int32
+    let remoteAddress: String
+    var parser: HTTPRequestParser
+    var phase: Phase = .reading
+    /// When the current phase times out (monotonic seconds).
+    var deadline: Double
+    /// Whether `deadline` is the head deadline of a request whose bytes have started arriving
+    /// (it is then not extended by further bytes).
+    var headDeadlineSet = true
+    var requestCount = 0
+    var peerClosed = false
+    var output: [UInt8] = []
+    var outputOffset = 0
+    var closeAfterOutput = false
+    var lingerBytes = 0
+
+    private var items: [Item] = []
+    private var itemsHead = 0
+
+    init(id: UInt64, fd: Int32, remoteAddress: String, limits: HTTPParserLimits, deadline: Double) {
+        self.id = id
+        self.fd = fd
+        self.remoteAddress = remoteAddress
+        self.parser = HTTPRequestParser(limits: limits)
+        self.deadline = deadline
+    }
+
+    var hasItems: Bool { itemsHead < items.count }
+
+    func enqueue(_ item: Item) {
+        items.append(item)
+    }
+
+    func nextItem() -> Item? {
+        guard itemsHead < items.count else { return nil }
+        let item = items[itemsHead]
+        itemsHead += 1
+        if itemsHead == items.count {
+            items.removeAll(keepingCapacity: true)
+            itemsHead = 0
+        }
+        return item
+    }
+
+    func discardItems() {
+        items.removeAll()
+        itemsHead = 0
+    }
+}

@@ -1,0 +1,617 @@
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A NIO-free HTTP/1.1 server on POSIX sockets.
+///
+/// One reactor thread (epoll, non-blocking sockets) accepts connections, reads and parses
+/// requests and enforces every deadline, so idle and slow clients cost no thread. Complete
+/// requests go to a bounded pool of worker threads that run the responder (which may block)
+/// and write the response in one send; the socket returns to the reactor afterwards.
+///
+/// ```swift
+/// var configuration = ServerConfiguration()
+/// configuration.port = 0
+/// let server = HTTPServer(configuration: configuration, responder: router, logger: logger)
+/// try server.start()
+/// print("listening on", server.port)
+/// installShutdownSignalHandlers { server.shutdown() }
+/// server.waitUntilStopped()
+/// ```
+public final class HTTPServer: @unchecked Sendable {
+    private enum LifeCycle {
+        case idle, running, stopping, stopped
+    }
+
+    private struct Job {
+        let connection: Connection
+        let request: HTTPRequest
+        let keepAlive: Bool
+        let received: Double
+    }
+
+    private struct Completion {
+        let connection: Connection
+        let remaining: [UInt8]
+        let broken: Bool
+        let keepAlive: Bool
+    }
+
+    private let configuration: ServerConfiguration
+    private let responder: HTTPResponder
+    private let logger: Logger
+
+    // Shared between threads, guarded by `lock`.
+    private let lock = NSCondition()
+    private var lifeCycle = LifeCycle.idle
+    private var completions: [Completion] = []
+    private var listenerClosed = false
+    private var reactorExited = false
+    private var boundPort = 0
+    private var sharedDate = HTTPDateCache()
+
+    // Reactor thread only (set up in `start()` before the thread exists).
+    private var epollFD: Int32 = -1
+    private var wakeFD: Int32 = -1
+    private var listenFD: Int32 = -1
+    private var connections: [UInt64: Connection] = [:]
+    private var nextID: UInt64 = 2
+    private var readBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private var reactorDate = HTTPDateCache()
+    private var draining = false
+    private var acceptPausedUntil: Double?
+    private var lastAcceptErrorLog: Double = -1
+    private var pool: WorkerPool<Job>!
+
+    private static let listenerID: UInt64 = 0
+    private static let wakeID: UInt64 = 1
+    private static let lingerSeconds = 2.0
+    private static let lingerMaxBytes = 1 << 20
+
+    /// A server that will answer with `responder`; nothing happens until `start()`.
+    public init(configuration: ServerConfiguration, responder: HTTPResponder, logger: Logger) {
+        self.configuration = configuration
+        self.responder = responder
+        self.logger = logger
+    }
+
+    /// The port the server is bound to (the chosen one when configured with port 0).
+    public var port: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return boundPort
+    }
+
+    /// Binds, listens and starts the threads, then returns. Throws
+    /// `HTTPServerError.addressInUse` when the address is taken.
+    public func start() throws {
+        lock.lock()
+        guard lifeCycle == .idle else {
+            lock.unlock()
+            throw HTTPServerError.alreadyStarted
+        }
+        lock.unlock()
+
+        signal(SIGPIPE, SIG_IGN)
+        let (fd, actualPort) = try Socket.listen(host: configuration.host, port: configuration.port, backlog: 4096)
+        let epoll = Epoll.create()
+        guard epoll >= 0 else {
+            let code = errno
+            close(fd)
+            throw HTTPServerError.systemCall("epoll_create1", errno: code)
+        }
+        let wake = Epoll.makeEventFD()
+        guard wake >= 0 else {
+            let code = errno
+            close(fd)
+            close(epoll)
+            throw HTTPServerError.systemCall("eventfd", errno: code)
+        }
+        listenFD = fd
+        epollFD = epoll
+        wakeFD = wake
+        register(fd: listenFD, id: Self.listenerID, events: Epoll.input)
+        register(fd: wakeFD, id: Self.wakeID, events: Epoll.input)
+        readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+
+        lock.lock()
+        boundPort = actualPort
+        lifeCycle = .running
+        lock.unlock()
+
+        pool = WorkerPool<Job> { [self] job in self.run(job) }
+        pool.start(threads: configuration.workerThreads, name: "http-worker")
+        let reactor = Thread { [self] in self.runReactor() }
+        reactor.name = "http-reactor"
+        reactor.start()
+        logger.info("HTTP server listening", metadata: ["host": "\(configuration.host)", "port": "\(actualPort)"])
+    }
+
+    /// Stops accepting (new connections are refused once this returns), lets in-flight
+    /// requests finish within `shutdownGracePeriod`, closes idle connections, then stops.
+    /// Returns without waiting for that; see `waitUntilStopped()`.
+    public func shutdown() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard lifeCycle == .running else { return }
+        lifeCycle = .stopping
+        wakeReactorLocked()
+        while !listenerClosed && !reactorExited {
+            lock.wait()
+        }
+    }
+
+    /// Blocks until the server has stopped (returns at once if it never started).
+    public func waitUntilStopped() {
+        lock.lock()
+        defer { lock.unlock() }
+        while lifeCycle == .running || lifeCycle == .stopping {
+            lock.wait()
+        }
+    }
+
+    // MARK: - Reactor
+
+    private func runReactor() {
+        let maxEvents = 256
+        let events = UnsafeMutableRawPointer.allocate(byteCount: maxEvents * Epoll.eventStride, alignment: 16)
+        defer { events.deallocate() }
+        var lastSweep = Socket.monotonicNow()
+        var graceDeadline = Double.infinity
+
+        while true {
+            let count = Epoll.wait(epollFD, events, capacity: maxEvents, timeoutMilliseconds: 50)
+            var now = Socket.monotonicNow()
+            if count > 0 {
+                for index in 0..<Int(count) {
+                    let event = Epoll.event(in: events, at: index)
+                    handle(id: event.data, events: event.events, now: now)
+                }
+            }
+
+            lock.lock()
+            let finished = completions
+            completions.removeAll(keepingCapacity: true)
+            let stopRequested = lifeCycle == .stopping
+            lock.unlock()
+            now = Socket.monotonicNow()
+            for completion in finished {
+                complete(completion, now: now)
+            }
+
+            if stopRequested && !draining {
+                beginDraining(now: now)
+                graceDeadline = now + configuration.shutdownGracePeriod
+            }
+            if now - lastSweep >= 0.05 || draining {
+                sweep(now: now)
+                lastSweep = now
+            }
+            if draining && (connections.isEmpty || now >= graceDeadline) {
+                break
+            }
+        }
+        finishReactor()
+    }
+
+    private func handle(id: UInt64, events: UInt32, now: Double) {
+        switch id {
+        case Self.listenerID:
+            acceptConnections(now: now)
+        case Self.wakeID:
+            var value: UInt64 = 0
+            _ = read(wakeFD, &value, 8)
+        default:
+            guard let connection = connections[id] else { return }
+            switch connection.phase {
+            case .reading: readRequest(connection, now: now)
+            case .writing: writePending(connection, now: now)
+            case .lingering: discardInput(connection, now: now)
+            case .processing: break
+            }
+        }
+    }
+
+    private func acceptConnections(now: Double) {
+        guard listenFD >= 0 else { return }
+        for _ in 0..<1024 {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Epoll.accept(listenFD, $0, &length)
+                }
+            }
+            if fd < 0 {
+                let code = errno
+                switch code {
+                case EAGAIN, EWOULDBLOCK:
+                    return
+                case EINTR, ECONNABORTED, EPROTO:
+                    continue
+                default:
+                    // EMFILE, ENFILE, ENOBUFS, ENOMEM...: stop accepting for a moment instead of
+                    // spinning on the readable listener or giving up.
+                    if now - lastAcceptErrorLog >= 1 {
+                        lastAcceptErrorLog = now
+                        logger.warning("accept failed; pausing accepts briefly", metadata: ["error": "\(String(cString: strerror(code)))"])
+                    }
+                    modify(fd: listenFD, id: Self.listenerID, events: 0)
+                    acceptPausedUntil = now + 0.1
+                    return
+                }
+            }
+            if connections.count >= configuration.maxConnections {
+                rejectOverCapacity(fd)
+                continue
+            }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            let remote = Socket.addressAndPort(&storage)
+            let id = nextID
+            nextID += 1
+            let connection = Connection(
+                id: id, fd: fd, remoteAddress: "\(remote.address):\(remote.port)",
+                limits: configuration.parserLimits, deadline: now + configuration.headTimeout)
+            connections[id] = connection
+            register(fd: fd, id: id, events: Epoll.input | Epoll.oneShot)
+        }
+    }
+
+    private func rejectOverCapacity(_ fd: Int32) {
+        // Read what already arrived so closing does not turn into a reset that hides the 503.
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<4 where recv(fd, &scratch, scratch.count, Int32(MSG_DONTWAIT)) > 0 {}
+        let bytes = ResponseSerializer.plain(status: 503, date: reactorDate.current())
+        _ = Socket.sendSome(fd, bytes, from: 0)
+        Glibc.shutdown(fd, Int32(SHUT_WR))
+        close(fd)
+        if Socket.monotonicNow() - lastAcceptErrorLog >= 1 {
+            lastAcceptErrorLog = Socket.monotonicNow()
+            logger.warning("connection limit reached; answering 503", metadata: ["limit": "\(configuration.maxConnections)"])
+        }
+    }
+
+    private func readRequest(_ connection: Connection, now: Double) {
+        let n = recv(connection.fd, readBuffer.baseAddress, readBuffer.count, 0)
+        if n > 0 {
+            let events = connection.parser.feed(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
+            for event in events {
+                switch event {
+                case .request(var request):
+                    request.remoteAddress = connection.remoteAddress
+                    connection.enqueue(.request(request))
+                case .failure(let error):
+                    connection.enqueue(.failure(error))
+                case .expectContinue:
+                    // Only when nothing is queued before it, so responses stay in order.
+                    if !connection.hasItems {
+                        _ = Socket.sendSome(connection.fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8), from: 0)
+                    }
+                }
+            }
+        } else if n == 0 {
+            connection.peerClosed = true
+        } else {
+            let code = errno
+            if code == EAGAIN || code == EWOULDBLOCK || code == EINTR {
+                arm(connection, writable: false)
+            } else {
+                closeConnection(connection)
+            }
+            return
+        }
+
+        if connection.hasItems {
+            dispatchNext(connection, now: now)
+            return
+        }
+        if connection.peerClosed {
+            closeConnection(connection)
+            return
+        }
+        if connection.parser.isReadingBody {
+            connection.deadline = now + configuration.bodyIdleTimeout
+            connection.headDeadlineSet = false
+        } else if connection.parser.hasPartialRequest && !connection.headDeadlineSet {
+            connection.deadline = now + configuration.headTimeout
+            connection.headDeadlineSet = true
+        }
+        arm(connection, writable: false)
+    }
+
+    private func dispatchNext(_ connection: Connection, now: Double) {
+        guard let item = connection.nextItem() else { return }
+        switch item {
+        case .failure(let error):
+            logger.info("rejected request: \(error.status) \(error.reason)", metadata: [
+                "status": "\(error.status)", "remote": "\(connection.remoteAddress)", "reason": "\(error.reason)",
+            ])
+            connection.discardItems()
+            sendAndClose(connection, status: error.status, now: now)
+        case .request(let request):
+            connection.requestCount += 1
+            let keepAlive = request.wantsKeepAlive
+                && connection.requestCount < configuration.maxRequestsPerConnection
+                && !draining
+                && !(connection.peerClosed && !connection.hasItems)
+            connection.phase = .processing
+            pool.submit(Job(connection: connection, request: request, keepAlive: keepAlive, received: now))
+        }
+    }
+
+    private func complete(_ completion: Completion, now: Double) {
+        let connection = completion.connection
+        guard connections[connection.id] != nil else {
+            close(connection.fd)
+            return
+        }
+        if completion.broken {
+            closeConnection(connection)
+        } else if !completion.remaining.isEmpty {
+            connection.phase = .writing
+            connection.output = completion.remaining
+            connection.outputOffset = 0
+            connection.closeAfterOutput = !completion.keepAlive
+            connection.deadline = now + configuration.bodyIdleTimeout
+            arm(connection, writable: true)
+        } else {
+            responseFinished(connection, keepAlive: completion.keepAlive, now: now)
+        }
+    }
+
+    private func responseFinished(_ connection: Connection, keepAlive: Bool, now: Double) {
+        guard keepAlive else {
+            connection.discardItems()
+            linger(connection, now: now)
+            return
+        }
+        if connection.hasItems {
+            dispatchNext(connection, now: now)
+            return
+        }
+        if connection.peerClosed || (draining && !connection.parser.hasPartialRequest) {
+            closeConnection(connection)
+            return
+        }
+        connection.phase = .reading
+        if connection.parser.isReadingBody {
+            connection.deadline = now + configuration.bodyIdleTimeout
+            connection.headDeadlineSet = false
+        } else if connection.parser.hasPartialRequest {
+            connection.deadline = now + configuration.headTimeout
+            connection.headDeadlineSet = true
+        } else {
+            connection.deadline = now + configuration.keepAliveTimeout
+            connection.headDeadlineSet = false
+        }
+        arm(connection, writable: false)
+    }
+
+    private func sendAndClose(_ connection: Connection, status: Int, now: Double) {
+        let bytes = ResponseSerializer.plain(status: status, date: reactorDate.current())
+        guard let sent = Socket.sendSome(connection.fd, bytes, from: 0) else {
+            closeConnection(connection)
+            return
+        }
+        if sent == bytes.count {
+            linger(connection, now: now)
+        } else {
+            connection.phase = .writing
+            connection.output = bytes
+            connection.outputOffset = sent
+            connection.closeAfterOutput = true
+            connection.deadline = now + configuration.bodyIdleTimeout
+            arm(connection, writable: true)
+        }
+    }
+
+    private func writePending(_ connection: Connection, now: Double) {
+        guard let sent = Socket.sendSome(connection.fd, connection.output, from: connection.outputOffset) else {
+            closeConnection(connection)
+            return
+        }
+        connection.outputOffset += sent
+        if connection.outputOffset < connection.output.count {
+            if sent > 0 { connection.deadline = now + configuration.bodyIdleTimeout }
+            arm(connection, writable: true)
+            return
+        }
+        connection.output = []
+        connection.outputOffset = 0
+        if connection.closeAfterOutput {
+            linger(connection, now: now)
+        } else {
+            responseFinished(connection, keepAlive: true, now: now)
+        }
+    }
+
+    private func linger(_ connection: Connection, now: Double) {
+        Glibc.shutdown(connection.fd, Int32(SHUT_WR))
+        connection.phase = .lingering
+        connection.deadline = now + Self.lingerSeconds
+        arm(connection, writable: false)
+    }
+
+    private func discardInput(_ connection: Connection, now: Double) {
+        let n = recv(connection.fd, readBuffer.baseAddress, readBuffer.count, 0)
+        if n > 0 {
+            connection.lingerBytes += n
+            if connection.lingerBytes > Self.lingerMaxBytes {
+                closeConnection(connection)
+            } else {
+                arm(connection, writable: false)
+            }
+        } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            arm(connection, writable: false)
+        } else {
+            closeConnection(connection)
+        }
+    }
+
+    private func sweep(now: Double) {
+        if let pausedUntil = acceptPausedUntil, now >= pausedUntil, listenFD >= 0 {
+            acceptPausedUntil = nil
+            modify(fd: listenFD, id: Self.listenerID, events: Epoll.input)
+        }
+        var expired: [Connection] = []
+        for connection in connections.values where connection.phase != .processing && connection.deadline <= now {
+            expired.append(connection)
+        }
+        for connection in expired {
+            switch connection.phase {
+            case .reading:
+                if connection.parser.hasPartialRequest {
+                    logger.info("request timed out: 408", metadata: [
+                        "status": "408", "remote": "\(connection.remoteAddress)",
+                        "reason": "\(connection.parser.isReadingBody ? "body idle timeout" : "head timeout")",
+                    ])
+                    sendAndClose(connection, status: 408, now: now)
+                } else {
+                    closeConnection(connection)
+                }
+            case .writing, .lingering:
+                closeConnection(connection)
+            case .processing:
+                break
+            }
+        }
+    }
+
+    private func beginDraining(now: Double) {
+        draining = true
+        if listenFD >= 0 {
+            _ = Epoll.control(epollFD, Epoll.controlDelete, listenFD, events: 0, data: 0)
+            close(listenFD)
+            listenFD = -1
+        }
+        lock.lock()
+        listenerClosed = true
+        lock.broadcast()
+        lock.unlock()
+        for connection in Array(connections.values) where connection.phase == .reading && !connection.parser.hasPartialRequest {
+            closeConnection(connection)
+        }
+        for connection in Array(connections.values) where connection.phase == .lingering {
+            connection.deadline = min(connection.deadline, now + 0.5)
+        }
+        logger.info("HTTP server shutting down", metadata: ["open_connections": "\(connections.count)"])
+    }
+
+    private func finishReactor() {
+        // Past the grace period: connections still with a worker are shut down (the worker's
+        // write fails fast) and closed by that worker once it returns.
+        for connection in connections.values {
+            if connection.phase == .processing {
+                Glibc.shutdown(connection.fd, Int32(SHUT_RDWR))
+            } else {
+                close(connection.fd)
+            }
+        }
+        connections.removeAll()
+        for job in pool.stop() {
+            close(job.connection.fd)
+        }
+        lock.lock()
+        reactorExited = true
+        let unprocessed = completions
+        completions.removeAll()
+        lifeCycle = .stopped
+        listenerClosed = true
+        lock.broadcast()
+        lock.unlock()
+        for completion in unprocessed {
+            close(completion.connection.fd)
+        }
+        if listenFD >= 0 { close(listenFD) }
+        listenFD = -1
+        close(wakeFD)
+        close(epollFD)
+        readBuffer.deallocate()
+        logger.info("HTTP server stopped")
+    }
+
+    private func closeConnection(_ connection: Connection) {
+        connections.removeValue(forKey: connection.id)
+        close(connection.fd)
+    }
+
+    private func register(fd: Int32, id: UInt64, events: UInt32) {
+        _ = Epoll.control(epollFD, Epoll.controlAdd, fd, events: events, data: id)
+    }
+
+    private func modify(fd: Int32, id: UInt64, events: UInt32) {
+        _ = Epoll.control(epollFD, Epoll.controlModify, fd, events: events, data: id)
+    }
+
+    private func arm(_ connection: Connection, writable: Bool) {
+        modify(fd: connection.fd, id: connection.id,
+               events: (writable ? Epoll.output : Epoll.input) | Epoll.oneShot)
+    }
+
+    /// Must hold `lock`: `wakeFD` is closed under it once the reactor exits.
+    private func wakeReactorLocked() {
+        guard !reactorExited else { return }
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    // MARK: - Workers
+
+    private func run(_ job: Job) {
+        let request = job.request
+        var response: HTTPResponse
+        do {
+            response = try responder.respond(to: request)
+        } catch {
+            logger.error("handler failed", metadata: [
+                "method": "\(request.method)", "path": "\(request.path)", "error": "\(error)",
+            ])
+            response = .text("Internal Server Error\n", status: 500)
+        }
+        lock.lock()
+        let date = sharedDate.current()
+        // A response finishing after shutdown() began tells the client not to reuse the connection.
+        let keepAlive = job.keepAlive && lifeCycle == .running
+        lock.unlock()
+        var bytes: [UInt8]
+        do {
+            bytes = try ResponseSerializer.serialize(response, headOnly: request.method == "HEAD", keepAlive: keepAlive,
+                                                     requestVersion: request.version, date: date)
+        } catch {
+            logger.error("handler produced an invalid response", metadata: [
+                "method": "\(request.method)", "path": "\(request.path)", "error": "\(error)",
+            ])
+            response = .text("Internal Server Error\n", status: 500)
+            bytes = (try? ResponseSerializer.serialize(response, headOnly: request.method == "HEAD", keepAlive: keepAlive,
+                                                       requestVersion: request.version, date: date)) ?? []
+        }
+        let sent = Socket.sendSome(job.connection.fd, bytes, from: 0)
+        if logger.logLevel <= .info {
+            let milliseconds = ((Socket.monotonicNow() - job.received) * 1000 * 100).rounded() / 100
+            logger.info("\(request.method) \(request.path) \(response.status) \(response.body.count)B \(milliseconds)ms", metadata: [
+                "method": "\(request.method)", "path": "\(request.path)", "status": "\(response.status)",
+                "bytes": "\(response.body.count)", "duration_ms": "\(milliseconds)", "remote": "\(request.remoteAddress)",
+            ])
+        }
+        let completion: Completion
+        if let sent {
+            completion = Completion(connection: job.connection, remaining: sent < bytes.count ? Array(bytes[sent...]) : [],
+                                    broken: false, keepAlive: keepAlive)
+        } else {
+            completion = Completion(connection: job.connection, remaining: [], broken: true, keepAlive: false)
+        }
+        lock.lock()
+        if reactorExited {
+            lock.unlock()
+            close(job.connection.fd)
+            return
+        }
+        let wasEmpty = completions.isEmpty
+        completions.append(completion)
+        if wasEmpty { wakeReactorLocked() }
+        lock.unlock()
+    }
+}

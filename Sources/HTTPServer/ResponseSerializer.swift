@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Formats the `Date` header (IMF-fixdate) at most once per second per instance.
+struct HTTPDateCache {
+    private var second: time_t = -1
+    private var cached = ""
+
+    private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    mutating func current() -> String {
+        let now = time(nil)
+        if now != second {
+            second = now
+            cached = Self.format(now)
+        }
+        return cached
+    }
+
+    static func format(_ t: time_t) -> String {
+        var t = t
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+    }
+}
+
+/// Why a handler's response could not be written as given.
+struct InvalidResponseError: Error, CustomStringConvertible {
+    let description: String
+}
+
+enum ResponseSerializer {
+    /// Headers the server owns; values a handler sets for them are ignored.
+    private static func isServerOwned(_ name: String) -> Bool {
+        asciiCaseInsensitiveEquals(name, "Content-Length") || asciiCaseInsensitiveEquals(name, "Transfer-Encoding")
+            || asciiCaseInsensitiveEquals(name, "Connection") || asciiCaseInsensitiveEquals(name, "Date")
+    }
+
+    /// Whether `value` may appear in a field value: no CR, LF, NUL or other control character
+    /// except HTAB, so data can never split a header or start a new one.
+    static func isValidFieldValue(_ value: String) -> Bool {
+        for b in value.utf8 where (b < 32 && b != 9) || b == 127 { return false }
+        return true
+    }
+
+    /// The bytes of a complete response (head and, unless `headOnly`, body), ready for one send.
+    static func serialize(_ response: HTTPResponse, headOnly: Bool, keepAlive: Bool, requestVersion: HTTPVersion, date: String) throws -> [UInt8] {
+        let status = response.status
+        guard status >= 200 && status <= 999 else {
+            throw InvalidResponseError(description: "status \(status) cannot be sent as a final response")
+        }
+        for field in response.headers {
+            guard isToken(field.name) else {
+                throw InvalidResponseError(description: "invalid header name \(String(reflecting: field.name))")
+            }
+            guard isValidFieldValue(field.value) else {
+                throw InvalidResponseError(description: "control character in value of header \(field.name)")
+            }
+        }
+        let bodyless = status == 204 || status == 304
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + response.headers.count * 40 + ((headOnly || bodyless) ? 0 : response.body.count))
+        out.append(contentsOf: "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\nDate: ".utf8)
+        out.append(contentsOf: date.utf8)
+        out.append(contentsOf: "\r\n".utf8)
+        for field in response.headers where !isServerOwned(field.name) {
+            out.append(contentsOf: field.name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: field.value.utf8)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        if !bodyless {
+            out.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
+        }
+        if !keepAlive {
+            out.append(contentsOf: "Connection: close\r\n".utf8)
+        } else if requestVersion == .http10 {
+            out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+        }
+        out.append(contentsOf: "\r\n".utf8)
+        if !headOnly && !bodyless {
+            out.append(contentsOf: response.body)
+        }
+        return out
+    }
+
+    /// A plain response the server produces itself (errors, 500, 503), always closing.
+    static func plain(status: Int, date: String) -> [UInt8] {
+        let text = "\(status) \(HTTPResponse.reasonPhrase(status))\n"
+        return Array(("HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\nDate: \(date)\r\n"
+            + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n" + text).utf8)
+    }
+}

@@ -1,0 +1,46 @@
+/// Settings of an `HTTPServer`. Every limit and deadline has a safe default; tests shorten them.
+///
+/// ```swift
+/// var configuration = ServerConfiguration()
+/// configuration.port = 0            // ephemeral; read `server.port` after `start()`
+/// configuration.headTimeout = 3
+/// ```
+public struct ServerConfiguration {
+    /// Address to listen on: an IPv4 or IPv6 literal, or a host name.
+    public var host: String = "127.0.0.1"
+    /// Port to listen on; 0 picks a free one.
+    public var port: Int = 8080
+    /// Request line plus header fields, in bytes. Beyond: 431 and close.
+    public var maxHeadBytes = 16 * 1024
+    /// The request line alone, in bytes. Beyond: 414 and close.
+    public var maxRequestLineBytes = 8 * 1024
+    /// Request body, in bytes. Beyond: 413 and close, decided from Content-Length before any
+    /// of the body is read.
+    public var maxBodyBytes = 1 << 20
+    /// Seconds to receive a complete request head (from the connection's accept for the first
+    /// request, from the first byte for later ones). Beyond: 408 and close.
+    public var headTimeout: Double = 10
+    /// Longest gap between two pieces of a request body, and longest stall while writing a
+    /// response, in seconds. Beyond: 408 (or a plain close while writing).
+    public var bodyIdleTimeout: Double = 10
+    /// Seconds an idle keep-alive connection is kept between requests; then closed quietly.
+    public var keepAliveTimeout: Double = 5
+    /// Requests served on one connection; the last one is answered with `Connection: close`.
+    public var maxRequestsPerConnection = 1000
+    /// Open connections; a connection beyond it gets 503 and is closed at once.
+    public var maxConnections = 4096
+    /// Threads that run the responder (and may block on a database).
+    public var workerThreads = 16
+    /// Seconds in-flight requests get to finish after `shutdown()`.
+    public var shutdownGracePeriod: Double = 10
+    /// Header fields per request. Beyond: 431 and close.
+    public var maxHeaderCount = 100
+
+    /// The defaults.
+    public init() {}
+
+    var parserLimits: HTTPParserLimits {
+        HTTPParserLimits(maxHeadBytes: maxHeadBytes, maxRequestLineBytes: maxRequestLineBytes,
+                         maxBodyBytes: maxBodyBytes, maxHeaderCount: maxHeaderCount)
+    }
+}
