@@ -28,6 +28,7 @@ public struct AppConfiguration: Sendable {
     /// Problems found while reading the environment, reported at start-up instead of guessed around.
     public struct Invalid: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Reads the documented variables from `environment`, keeping defaults for the ones not set.

@@ -54,7 +54,9 @@ struct JobForm {
         let slug = model.trimmingCharacters(in: .whitespaces)
         if slug.isEmpty {
             errors["model"] = "Choose a model to train."
-        } else if slug.count > 100 || !(try modelExists(slug)) {
+        } else if slug.count > 100 {
+            errors["model"] = "Choose a model from the catalogue."
+        } else if try !modelExists(slug) {
             errors["model"] = "Choose a model from the catalogue."
         }
 

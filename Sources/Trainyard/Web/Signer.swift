@@ -6,10 +6,11 @@ import Foundation
 /// A signed value is `payload.signature`, both base64url. A value whose signature does not
 /// match is treated as absent: a tampered cookie is ignored, never trusted.
 public struct Signer: Sendable {
-    private let key: SymmetricKey
+    private let secret: [UInt8]
+    private var key: SymmetricKey { SymmetricKey(data: secret) }
 
     public init(secret: [UInt8]) {
-        key = SymmetricKey(data: secret)
+        self.secret = secret
     }
 
     /// Derives a key for one purpose so a signature made for one cookie is useless in another.
