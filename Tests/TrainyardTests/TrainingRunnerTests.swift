@@ -21,7 +21,8 @@ import TrainyardTestSupport
         defer { db.close() }
         let model = try Fixtures.model(db)
         let id = try Fixtures.job(db, modelID: model, epochs: 1)
-        let t0 = Date()
+        // Whole seconds: both databases store milliseconds, so the pace arithmetic stays exact.
+        let t0 = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         try start(db, id, at: t0)
         let runner = TrainingRunner(database: db, speed: 1)   // 5 steps a second
         #expect(try runner.tick(now: t0.addingTimeInterval(1)) == 5)

@@ -59,7 +59,7 @@ public struct InferenceSimulator: Sendable {
         }
         if utilisation > 1.2 { rate += 0.01 * (utilisation - 1.2) }
         rate = min(max(rate, 0), 0.05)
-        let errors = Int((Double(requests) * rate).rounded())
+        let errors = Int((Double(requests) * rate).rounded(.down))
         return Bucket(minute: minute, requests: requests, errors: errors,
                       p50: (p50 * 10).rounded() / 10, p95: (p95 * 10).rounded() / 10, p99: (p99 * 10).rounded() / 10)
     }

@@ -36,7 +36,7 @@ struct TrainingRunner {
 
     private func advance(_ job: TrainingJob, conn: DatabaseConnection, now: Date) throws -> Int {
         let elapsed = now.timeIntervalSince(job.updatedAt)
-        var due = Int((elapsed * rate).rounded(.down))
+        var due = Int((elapsed * rate + 1e-6).rounded(.down))
         guard due >= 1 || job.currentStep >= job.totalSteps else { return 0 }
         // Never jump ahead after downtime: at most two seconds' worth per tick.
         let cap = max(1, Int(rate * 2))

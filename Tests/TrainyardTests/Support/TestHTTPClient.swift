@@ -47,7 +47,7 @@ enum TestHTTPClient {
         guard connected == 0 else { throw Failure(description: "connect to port \(port) failed") }
         var sent = 0
         while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             guard n > 0 else { throw Failure(description: "send failed") }
             sent += n
         }
@@ -94,6 +94,8 @@ final class TestBrowser {
     let port: Int
     var cookies: [String: String] = [:]
     var lastPage = ""
+    /// The session's CSRF token as last seen in a form; it stays valid for the whole session.
+    var lastToken: String?
 
     init(port: Int) { self.port = port }
 
@@ -102,6 +104,7 @@ final class TestBrowser {
         let response = try TestHTTPClient.send(port: port, method: "GET", path: path, headers: cookieHeader())
         remember(response)
         lastPage = response.body
+        if let token = csrfToken() { lastToken = token }
         return response
     }
 
@@ -109,7 +112,7 @@ final class TestBrowser {
     @discardableResult
     func post(_ path: String, _ fields: [(String, String)], csrf: String? = nil, includeCSRF: Bool = true) throws -> TestResponse {
         var pairs = fields
-        if includeCSRF { pairs.append(("_csrf", csrf ?? csrfToken() ?? "")) }
+        if includeCSRF { pairs.append(("_csrf", csrf ?? lastToken ?? "")) }
         let body = pairs.map { "\(formEncode($0.0))=\(formEncode($0.1))" }.joined(separator: "&")
         let response = try TestHTTPClient.send(port: port, method: "POST", path: path,
                                                headers: cookieHeader() + [("Content-Type", "application/x-www-form-urlencoded")],
