@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrainyardTestSupport
 @testable import Trainyard
 
 /// The Markdown docs under `Docs/`: loading, ordering, lookups and the links between pages.
@@ -179,5 +180,54 @@ import Testing
             rest = rest[end...]
         }
         return values
+    }
+}
+
+// MARK: - Over a real socket
+
+/// `/docs` through the whole app: every page answers, every link and anchor on it resolves, and
+/// no address under `/docs` reaches a file. The docs do not touch the database, so SQLite suffices.
+@Suite struct DocsEndToEndTests {
+    @Test func crawlsEveryDocsPage() throws {
+        let running = try RunningApp(.sqlite)
+        defer { running.stop() }
+        let index = try TestHTTPClient.send(port: running.port, method: "GET", path: "/docs")
+        #expect(index.status == 200)
+        #expect(index.header("Content-Type")?.hasPrefix("text/html") == true)
+
+        var queue = DocsLibraryTests.hrefs(in: index.body).filter { $0.hasPrefix("/docs/") }
+        var visited: Set<String> = []
+        while let href = queue.popLast() {
+            let path = String(href.prefix { $0 != "#" })
+            guard visited.insert(path).inserted else { continue }
+            let response = try TestHTTPClient.send(port: running.port, method: "GET", path: path)
+            #expect(response.status == 200, "\(path)")
+            #expect(!response.body.contains("<script") && !response.body.contains(" style="), "\(path)")
+            #expect(response.body.contains("aria-label=\"On this page\""), "\(path)")
+            #expect(response.body.contains("aria-label=\"Previous and next page\""), "\(path)")
+            let ids = DocsLibraryTests.ids(in: response.body)
+            for link in DocsLibraryTests.hrefs(in: response.body) {
+                if link.hasPrefix("#") { #expect(ids.contains(String(link.dropFirst())), "\(path): \(link)") }
+                if link.hasPrefix("/docs/") { queue.append(link) }
+            }
+        }
+        #expect(visited == Set(running.app.docs.pages.map { Paths.doc($0.slug) }))
+    }
+
+    @Test func hostileAddressesNeverReachAFile() throws {
+        let running = try RunningApp(.sqlite)
+        defer { running.stop() }
+        let paths = [
+            "/docs/../Package.swift", "/docs/%2e%2e%2fREADME", "/docs/%2e%2e%2fREADME.md", "/docs/..%2fPackage.swift",
+            "/docs/%2e%2e/%2e%2e/Package.swift", "/docs/NOPE", "/docs/getting-started.md", "/docs/01-getting-started",
+            "/docs/getting-started/..%2f..%2fPackage.swift", "/docs/" + String(repeating: "a", count: 200),
+            "/docs/%00", "/docs/..%5cPackage.swift",
+        ]
+        for path in paths {
+            let response = try TestHTTPClient.send(port: running.port, method: "GET", path: path)
+            #expect(response.status == 404 || response.status == 400, "\(path) answered \(response.status)")
+            #expect(!response.body.contains("swift-tools-version"), "\(path)")
+            #expect(!response.body.contains("self-hostable ML-ops console"), "\(path)")
+        }
     }
 }
