@@ -14,6 +14,7 @@ public final class TrainyardApp: HTTPResponder {
     let logger: Logger
     let router = Router()
     let staticFiles: StaticFiles
+    let docs: DocsLibrary
 
     /// Loads and checks every template (a broken one fails here, at boot) and wires the routes.
     public init(configuration: AppConfiguration, database: Database, secret: [UInt8], logger: Logger) throws {
@@ -26,10 +27,14 @@ public final class TrainyardApp: HTTPResponder {
         }
         self.web = WebLayer(templates: templates, secret: secret, logger: logger)
         self.staticFiles = StaticFiles(root: configuration.publicDirectory, urlPrefix: "/static/")
+        self.docs = try DocsLibrary(directory: configuration.docsDirectory)
         addRoutes()
     }
 
-    static let requiredTemplates = ["layout", "errors/error", "dashboard/index"]
+    static let requiredTemplates = [
+        "layout", "errors/error", "dashboard/index", "models/index", "models/show",
+        "training/configure", "training/index", "training/show", "docs/index", "docs/show",
+    ]
 
     public func respond(to request: HTTPRequest) throws -> HTTPResponse {
         var response: HTTPResponse

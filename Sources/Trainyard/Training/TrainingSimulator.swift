@@ -5,7 +5,7 @@ import Foundation
 /// Loss falls exponentially from a size-dependent start towards a floor, at a rate set by the
 /// learning rate; each epoch after the first opens with a small bump; noise is multiplicative
 /// and reproducible. Past a size-dependent learning-rate threshold the loss grows exponentially
-/// from an onset step and the job diverges. Docs/concepts.md writes the formula down.
+/// from an onset step and the job diverges. Docs/02-concepts.md (served at /docs/concepts) writes the formula down.
 public struct TrainingSimulator: Sendable {
     public struct Parameters: Sendable {
         public var sizeClass: SizeClass
