@@ -48,7 +48,10 @@ let package = Package(
             ]
         ),
 
-        .executableTarget(name: "TrainyardBench", dependencies: ["TemplateEngine", "Trainyard"], path: "Sources/TrainyardBench"),
+        .executableTarget(name: "TrainyardBench", dependencies: [
+            "TemplateEngine", "Trainyard", "HTTPServer", "Storage", "StorageSQLite",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/TrainyardBench"),
 
         // Shared by test targets: temporary SQLite files and throwaway PostgreSQL schemas.
         .target(name: "TrainyardTestSupport", dependencies: ["Storage", "StorageSQLite", "StoragePostgres"]),

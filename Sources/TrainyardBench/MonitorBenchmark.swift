@@ -1,0 +1,54 @@
+import Foundation
+import HTTPServer
+import Logging
+import Storage
+import StorageSQLite
+import Trainyard
+
+/// The monitor page of a 100,000-step job, through the whole app (routing, SQL, charts,
+/// templates) but without a socket: page size and render time.
+func monitorBenchmark(_ arguments: ArraySlice<String>) throws {
+    let steps = arguments.first.flatMap { Int($0) } ?? 100_000
+    let iterations = 200
+    let database = try SQLiteDatabase.temporary()
+    defer { database.close() }
+    try Migrator(database: database, migrations: Schema.migrations(for: .sqlite)).migrate()
+    let now = Date()
+    let jobID: Int = try database.transaction { conn in
+        let model = try conn.query("""
+            INSERT INTO models (slug, name, parameters, size_class, context_length, card, created_at)
+            VALUES ('bench', 'Bench Model', 1200000000, 'small', 4096, '# Bench', $1) RETURNING id
+            """, [.date(now)])[0].int("id")
+        let perEpoch = steps / 100
+        let job = try conn.query("""
+            INSERT INTO training_jobs (name, model_id, status, epochs, learning_rate, batch_size, steps_per_epoch, current_step,
+                notes, seed, created_at, started_at, finished_at, updated_at)
+            VALUES ('long-run', $1, 'complete', 100, 0.0003, 32, $2, $3, '', 7, $4, $4, $4, $4) RETURNING id
+            """, [.int(Int64(model)), .int(Int64(perEpoch)), .int(Int64(steps)), .date(now)])[0].int("id")
+        for step in 1...steps {
+            let loss = 0.5 + 2 * exp(-Double(step) / Double(steps) * 5) + 0.02 * sin(Double(step))
+            try conn.execute("""
+                INSERT INTO training_metrics (job_id, step, epoch, loss, accuracy, learning_rate, recorded_at)
+                VALUES ($1, $2, $3, $4, $5, 0.0003, $6)
+                """, [.int(Int64(job)), .int(Int64(step)), .int(Int64((step - 1) / perEpoch + 1)), .double(loss),
+                      .double(min(1, 1 - loss / 3)), .date(now)])
+        }
+        return job
+    }
+    var config = AppConfiguration()
+    config.templatesDirectory = "Templates"
+    config.publicDirectory = "Public"
+    config.docsDirectory = "Docs"
+    var logger = Logger(label: "bench")
+    logger.logLevel = .error
+    let app = try TrainyardApp(configuration: config, database: database, secret: Array(repeating: 7, count: 32), logger: logger)
+    let request = HTTPRequest(method: "GET", target: "/training/jobs/\(jobID)")
+    var bytes = 0
+    let samples = try measure(warmUp: 10, iterations: iterations) {
+        let response = try app.respond(to: request)
+        precondition(response.status == 200, "monitor page answered \(response.status)")
+        bytes = response.body.count
+    }
+    print("monitor page of a \(steps)-step job: \(bytes) bytes (\(String(format: "%.1f", Double(bytes) / 1024)) KiB)")
+    report("monitor page (SQL + charts + templates, no socket)", samples)
+}
