@@ -344,10 +344,8 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func complete(_ completion: Completion, now: Double) {
         let connection = completion.connection
-        guard connections[connection.id] != nil else {
-            close(connection.fd)
-            return
-        }
+        // Connections are only removed (and closed) by the reactor while no worker holds them.
+        guard connections[connection.id] != nil else { return }
         if completion.broken {
             closeConnection(connection)
         } else if !completion.remaining.isEmpty {
@@ -574,7 +572,8 @@ public final class HTTPServer: @unchecked Sendable {
         lock.lock()
         let date = sharedDate.current()
         // A response finishing after shutdown() began tells the client not to reuse the connection.
-        let keepAlive = job.keepAlive && lifeCycle == .running
+        // A handler may also ask for the connection to be closed after its response.
+        let keepAlive = job.keepAlive && lifeCycle == .running && !response.headers.tokens("Connection").contains("close")
         lock.unlock()
         var bytes: [UInt8]
         do {
