@@ -565,7 +565,7 @@ public final class HTTPServer: @unchecked Sendable {
             response = try responder.respond(to: request)
         } catch {
             logger.error("handler failed", metadata: [
-                "method": "\(request.method)", "path": "\(request.path)", "error": "\(error)",
+                "method": "\(request.method)", "path": "\(request.rawPath)", "error": "\(error)",
             ])
             response = .text("Internal Server Error\n", status: 500)
         }
@@ -581,7 +581,7 @@ public final class HTTPServer: @unchecked Sendable {
                                                      requestVersion: request.version, date: date)
         } catch {
             logger.error("handler produced an invalid response", metadata: [
-                "method": "\(request.method)", "path": "\(request.path)", "error": "\(error)",
+                "method": "\(request.method)", "path": "\(request.rawPath)", "error": "\(error)",
             ])
             response = .text("Internal Server Error\n", status: 500)
             bytes = (try? ResponseSerializer.serialize(response, headOnly: request.method == "HEAD", keepAlive: keepAlive,
@@ -590,8 +590,10 @@ public final class HTTPServer: @unchecked Sendable {
         let sent = Socket.sendSome(job.connection.fd, bytes, from: 0)
         if logger.logLevel <= .info {
             let milliseconds = ((Socket.monotonicNow() - job.received) * 1000 * 100).rounded() / 100
-            logger.info("\(request.method) \(request.path) \(response.status) \(response.body.count)B \(milliseconds)ms", metadata: [
-                "method": "\(request.method)", "path": "\(request.path)", "status": "\(response.status)",
+            // The raw path: it cannot hold CR, LF or other control characters, so a request
+            // cannot forge log lines.
+            logger.info("\(request.method) \(request.rawPath) \(response.status) \(response.body.count)B \(milliseconds)ms", metadata: [
+                "method": "\(request.method)", "path": "\(request.rawPath)", "status": "\(response.status)",
                 "bytes": "\(response.body.count)", "duration_ms": "\(milliseconds)", "remote": "\(request.remoteAddress)",
             ])
         }
