@@ -171,9 +171,9 @@ public final class HTTPServer: @unchecked Sendable {
                 }
             }
 
+            var finished: [Completion] = []
             lock.lock()
-            let finished = completions
-            completions.removeAll(keepingCapacity: true)
+            swap(&finished, &completions)
             let stopRequested = lifeCycle == .stopping
             lock.unlock()
             now = Socket.monotonicNow()
