@@ -60,10 +60,12 @@ public struct HTTPHeaders: Sequence, CustomStringConvertible {
     /// Whether there are no fields.
     public var isEmpty: Bool { fields.isEmpty }
 
+    /// Iterates the fields in order as `(name:, value:)` pairs.
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
         fields.makeIterator()
     }
 
+    /// One `Name: value` line per field.
     public var description: String {
         fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
     }

@@ -1,8 +1,11 @@
 /// An HTTP protocol version such as 1.1.
 public struct HTTPVersion: Equatable, Hashable, CustomStringConvertible {
+    /// The major version (1).
     public var major: Int
+    /// The minor version (0 or 1).
     public var minor: Int
 
+    /// A version from its two numbers.
     public init(major: Int, minor: Int) {
         self.major = major
         self.minor = minor
@@ -13,6 +16,7 @@ public struct HTTPVersion: Equatable, Hashable, CustomStringConvertible {
     /// HTTP/1.1
     public static let http11 = HTTPVersion(major: 1, minor: 1)
 
+    /// `HTTP/1.1`
     public var description: String { "HTTP/\(major).\(minor)" }
 }
 

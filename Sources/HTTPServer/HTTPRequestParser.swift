@@ -7,14 +7,18 @@ import Darwin
 /// Why a request was refused: the status to answer with (always 4xx or 5xx) and a short reason
 /// for the log. The connection is closed after the answer.
 public struct HTTPParseError: Error, Equatable, CustomStringConvertible {
+    /// The status to answer with (400, 408, 413, 414, 417, 431, 501, 505).
     public var status: Int
+    /// A short explanation for the log; never sent to the client.
     public var reason: String
 
+    /// A refusal with `status` and `reason`.
     public init(status: Int, reason: String) {
         self.status = status
         self.reason = reason
     }
 
+    /// `status reason`
     public var description: String { "\(status) \(reason)" }
 }
 
@@ -40,6 +44,7 @@ public struct HTTPParserLimits {
     /// The number of header fields (431 beyond).
     public var maxHeaderCount: Int
 
+    /// Limits; the defaults match `ServerConfiguration`.
     public init(maxHeadBytes: Int = 16 * 1024, maxRequestLineBytes: Int = 8 * 1024, maxBodyBytes: Int = 1 << 20, maxHeaderCount: Int = 100) {
         self.maxHeadBytes = maxHeadBytes
         self.maxRequestLineBytes = maxRequestLineBytes

@@ -171,9 +171,9 @@ public final class HTTPServer: @unchecked Sendable {
                 }
             }
 
+            var finished: [Completion] = []
             lock.lock()
-            let finished = completions
-            completions.removeAll(keepingCapacity: true)
+            swap(&finished, &completions)
             let stopRequested = lifeCycle == .stopping
             lock.unlock()
             now = Socket.monotonicNow()
@@ -344,10 +344,8 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func complete(_ completion: Completion, now: Double) {
         let connection = completion.connection
-        guard connections[connection.id] != nil else {
-            close(connection.fd)
-            return
-        }
+        // Connections are only removed (and closed) by the reactor while no worker holds them.
+        guard connections[connection.id] != nil else { return }
         if completion.broken {
             closeConnection(connection)
         } else if !completion.remaining.isEmpty {
@@ -567,14 +565,15 @@ public final class HTTPServer: @unchecked Sendable {
             response = try responder.respond(to: request)
         } catch {
             logger.error("handler failed", metadata: [
-                "method": "\(request.method)", "path": "\(request.path)", "error": "\(error)",
+                "method": "\(request.method)", "path": "\(request.rawPath)", "error": "\(error)",
             ])
             response = .text("Internal Server Error\n", status: 500)
         }
         lock.lock()
         let date = sharedDate.current()
         // A response finishing after shutdown() began tells the client not to reuse the connection.
-        let keepAlive = job.keepAlive && lifeCycle == .running
+        // A handler may also ask for the connection to be closed after its response.
+        let keepAlive = job.keepAlive && lifeCycle == .running && !response.headers.tokens("Connection").contains("close")
         lock.unlock()
         var bytes: [UInt8]
         do {
@@ -582,7 +581,7 @@ public final class HTTPServer: @unchecked Sendable {
                                                      requestVersion: request.version, date: date)
         } catch {
             logger.error("handler produced an invalid response", metadata: [
-                "method": "\(request.method)", "path": "\(request.path)", "error": "\(error)",
+                "method": "\(request.method)", "path": "\(request.rawPath)", "error": "\(error)",
             ])
             response = .text("Internal Server Error\n", status: 500)
             bytes = (try? ResponseSerializer.serialize(response, headOnly: request.method == "HEAD", keepAlive: keepAlive,
@@ -591,8 +590,10 @@ public final class HTTPServer: @unchecked Sendable {
         let sent = Socket.sendSome(job.connection.fd, bytes, from: 0)
         if logger.logLevel <= .info {
             let milliseconds = ((Socket.monotonicNow() - job.received) * 1000 * 100).rounded() / 100
-            logger.info("\(request.method) \(request.path) \(response.status) \(response.body.count)B \(milliseconds)ms", metadata: [
-                "method": "\(request.method)", "path": "\(request.path)", "status": "\(response.status)",
+            // The raw path: it cannot hold CR, LF or other control characters, so a request
+            // cannot forge log lines.
+            logger.info("\(request.method) \(request.rawPath) \(response.status) \(response.body.count)B \(milliseconds)ms", metadata: [
+                "method": "\(request.method)", "path": "\(request.rawPath)", "status": "\(response.status)",
                 "bytes": "\(response.body.count)", "duration_ms": "\(milliseconds)", "remote": "\(request.remoteAddress)",
             ])
         }

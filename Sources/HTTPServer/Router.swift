@@ -79,6 +79,7 @@ public final class Router: HTTPResponder {
         mounts.sort { $0.prefix.utf8.count > $1.prefix.utf8.count }
     }
 
+    /// Routes `request` to its handler, a mount, `methodNotAllowed` or `notFound`.
     public func respond(to request: HTTPRequest) throws -> HTTPResponse {
         let pieces = Self.split(Substring(request.rawPath)).map(percentDecodePath)
         var allowed: [String] = []

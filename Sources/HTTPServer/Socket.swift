@@ -15,6 +15,7 @@ public enum HTTPServerError: Error, CustomStringConvertible {
     /// `start()` was called twice.
     case alreadyStarted
 
+    /// A message naming the address and the cause.
     public var description: String {
         switch self {
         case .addressInUse(let host, let port):

@@ -29,6 +29,7 @@ public final class StaticFiles: HTTPResponder {
         self.cacheControl = cacheControl
     }
 
+    /// Answers GET and HEAD with the file, 304, 400, 404 or 405.
     public func respond(to request: HTTPRequest) throws -> HTTPResponse {
         guard request.method == "GET" || request.method == "HEAD" else {
             var response = HTTPResponse.text("Method Not Allowed\n", status: 405)

@@ -18,7 +18,6 @@ final class WorkerPool<Job>: @unchecked Sendable {
         for index in 0..<max(1, threads) {
             let thread = Thread { [self] in self.run() }
             thread.name = "\(name)-\(index)"
-            thread.stackSize = 1 << 20
             condition.lock()
             running += 1
             condition.unlock()

@@ -242,3 +242,21 @@ import Glibc
         server.shutdown()
     }
 }
+
+@Suite struct HandlerConnectionControlTests {
+    @Test func handlerAskingForClose_ClosesAfterItsResponse() throws {
+        let router = Router()
+        router.get("/bye") { _ in
+            var response = HTTPResponse.text("bye")
+            response.headers.set("Connection", "close")
+            return response
+        }
+        try withServer(responder: router) { (_, port) throws in
+            let client = try TestClient(port: port)
+            client.send("GET /bye HTTP/1.1\r\nHost: t\r\n\r\n")
+            let response = try client.readResponse()
+            #expect(response.headerValues("Connection") == ["close"])
+            #expect(client.isClosedByPeer())
+        }
+    }
+}
