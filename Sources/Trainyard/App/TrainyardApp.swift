@@ -15,6 +15,7 @@ public final class TrainyardApp: HTTPResponder {
     let router = Router()
     let staticFiles: StaticFiles
     let docs: DocsLibrary
+    let chartCache = MetricChartCache()
 
     /// Loads and checks every template (a broken one fails here, at boot) and wires the routes.
     public init(configuration: AppConfiguration, database: Database, secret: [UInt8], logger: Logger) throws {

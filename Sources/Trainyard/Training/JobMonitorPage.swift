@@ -5,17 +5,15 @@ import TemplateEngine
 /// `GET /training/jobs/{id}`: the monitor. Live while running: polled by a small script, or
 /// refreshed by the browser every few seconds when JavaScript is off.
 extension TrainingRoutes {
-    /// Chart buckets: each keeps its minimum and maximum, so at most 2 × 250 points per chart.
-    static let chartBuckets = 250
-
     static func showJob(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
         guard let id = ctx.idParameter() else { throw HTTPError.notFound("There is no training job with this id.") }
         let store = JobStore(database: app.database)
         guard let job = try store.find(id) else { throw HTTPError.notFound("There is no training job with this id.") }
         let now = Date()
         let latest = try store.latestMetric(id)
-        let loss = try store.chartSeries(id, currentStep: job.currentStep, buckets: chartBuckets, column: "loss")
-        let accuracy = try store.chartSeries(id, currentStep: job.currentStep, buckets: chartBuckets, column: "accuracy")
+        // At most 2 × 250 points per chart, whatever the step count.
+        let series = try app.chartCache.series(for: job, database: app.database)
+        let loss = series.loss, accuracy = series.accuracy
         let xRange = 0...Double(max(job.totalSteps, 1))
         let lossChart = LineChart(title: "Training loss", xLabel: "Step", yLabel: "Loss",
                                   series: [.init(label: "Loss", cssClass: "series-loss", points: loss.map { (Double($0.step), $0.value) })],

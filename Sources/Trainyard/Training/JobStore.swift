@@ -92,37 +92,4 @@ struct JobStore {
             TrainingMetric(step: try $0.int("step"), epoch: try $0.int("epoch"), loss: try $0.double("loss"), accuracy: try $0.double("accuracy"))
         }
     }
-
-    /// At most `buckets × 2` points for charts: for each run of steps, its minimum and maximum,
-    /// so spikes and dips stay visible however long the job is. Done in SQL, so a 100k-step job
-    /// sends a bounded number of rows.
-    func chartSeries(_ jobID: Int, currentStep: Int, buckets: Int, column: String) throws -> [(step: Int, value: Double)] {
-        precondition(column == "loss" || column == "accuracy")
-        guard currentStep > 0 else { return [] }
-        if currentStep <= buckets * 2 {
-            return try database.query("SELECT step, \(column) AS v FROM training_metrics WHERE job_id = $1 ORDER BY step",
-                                      [.int(Int64(jobID))]).map { (try $0.int("step"), try $0.double("v")) }
-        }
-        let width = (currentStep + buckets - 1) / buckets
-        let rows = try database.query("""
-            SELECT (step - 1) / $2 AS b, MIN(step) AS first_step, MAX(step) AS last_step, MIN(\(column)) AS lo, MAX(\(column)) AS hi
-            FROM training_metrics WHERE job_id = $1 GROUP BY (step - 1) / $2 ORDER BY b
-            """, [.int(Int64(jobID)), .int(Int64(width))])
-        var out: [(Int, Double)] = []
-        out.reserveCapacity(rows.count * 2)
-        var previousMid: Double?
-        for row in rows {
-            let first = try row.int("first_step"), last = try row.int("last_step")
-            let lo = try row.double("lo"), hi = try row.double("hi")
-            let mid = (lo + hi) / 2
-            // Put the extremes in the order the curve travels, so the line does not zig-zag.
-            if let previousMid, mid < previousMid {
-                out.append((first, hi)); out.append((last, lo))
-            } else {
-                out.append((first, lo)); out.append((last, hi))
-            }
-            previousMid = mid
-        }
-        return out
-    }
 }
