@@ -7,6 +7,7 @@ import Storage
 /// Idempotent: it seeds only a database without models, in one transaction, so running it
 /// twice (or on a database in use) changes nothing.
 public enum DemoData {
+    @discardableResult
     public static func seed(_ database: Database, now: Date) throws -> String {
         try database.transaction { conn in
             let existing = try conn.query("SELECT COUNT(*) AS n FROM models", [])
