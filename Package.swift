@@ -19,9 +19,11 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CCmarkGFM", providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // epoll/eventfd/accept4 wrappers: glibc has them, Swift's Glibc module does not export them.
+        .systemLibrary(name: "CEpoll"),
 
         // NIO-free HTTP/1.1 server. Knows nothing of Trainyard or SQL.
-        .target(name: "HTTPServer", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "HTTPServer", dependencies: ["CEpoll", .product(name: "Logging", package: "swift-log")]),
         // Mustache templates compiled once into nodes, rendered against a typed value tree.
         .target(name: "TemplateEngine"),
         // Database protocol, rows, values and the migrator.

@@ -156,8 +156,8 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func runReactor() {
         let maxEvents = 256
-        let events = UnsafeMutableRawPointer.allocate(byteCount: maxEvents * Epoll.eventStride, alignment: 16)
-        defer { events.deallocate() }
+        let events = Epoll.allocateEvents(capacity: maxEvents)
+        defer { Epoll.freeEvents(events) }
         var lastSweep = Socket.monotonicNow()
         var graceDeadline = Double.infinity
 
@@ -481,7 +481,7 @@ public final class HTTPServer: @unchecked Sendable {
     private func beginDraining(now: Double) {
         draining = true
         if listenFD >= 0 {
-            _ = Epoll.control(epollFD, Epoll.controlDelete, listenFD, events: 0, data: 0)
+            _ = Epoll.delete(epollFD, listenFD)
             close(listenFD)
             listenFD = -1
         }
@@ -537,11 +537,11 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func register(fd: Int32, id: UInt64, events: UInt32) {
-        _ = Epoll.control(epollFD, Epoll.controlAdd, fd, events: events, data: id)
+        _ = Epoll.add(epollFD, fd, events: events, data: id)
     }
 
     private func modify(fd: Int32, id: UInt64, events: UInt32) {
-        _ = Epoll.control(epollFD, Epoll.controlModify, fd, events: events, data: id)
+        _ = Epoll.modify(epollFD, fd, events: events, data: id)
     }
 
     private func arm(_ connection: Connection, writable: Bool) {
