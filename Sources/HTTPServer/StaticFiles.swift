@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -51,10 +52,38 @@ public final class StaticFiles: HTTPResponder {
         if let ifNoneMatch = request.headers["If-None-Match"], Self.matches(ifNoneMatch, etag: file.etag) {
             return HTTPResponse(status: 304, headers: headers)
         }
-        guard let body = Self.read(path: file.path, expectedSize: file.size) else {
+        guard let body = cachedContents(of: file) else {
             return .text("Not Found\n", status: 404)
         }
         return HTTPResponse(status: 200, headers: headers, body: body)
+    }
+
+    /// Contents of small files, keyed by path and validated by the ETag (size and mtime), so an
+    /// edited file is read again and a hot stylesheet is not read from disk on every request.
+    private let cacheLock = NSLock()
+    private var cache: [String: (etag: String, body: [UInt8])] = [:]
+    private var cachedBytes = 0
+    static let maxCachedFileBytes = 512 * 1024
+    static let maxCacheBytes = 16 * 1024 * 1024
+
+    private func cachedContents(of file: ResolvedFile) -> [UInt8]? {
+        cacheLock.lock()
+        if let hit = cache[file.path], hit.etag == file.etag {
+            cacheLock.unlock()
+            return hit.body
+        }
+        cacheLock.unlock()
+        guard let body = Self.read(path: file.path, expectedSize: file.size) else { return nil }
+        if body.count <= Self.maxCachedFileBytes {
+            cacheLock.lock()
+            if let old = cache[file.path] { cachedBytes -= old.body.count }
+            if cachedBytes + body.count <= Self.maxCacheBytes {
+                cache[file.path] = (file.etag, body)
+                cachedBytes += body.count
+            }
+            cacheLock.unlock()
+        }
+        return body
     }
 
     private struct ResolvedFile {

@@ -84,6 +84,21 @@ private final class StaticTree {
         }
     }
 
+    @Test func editedFile_IsServedAgainWithANewETag() throws {
+        let tree = try StaticTree()
+        let router = Router()
+        router.mount(prefix: "/static/", StaticFiles(root: tree.root, urlPrefix: "/static/"))
+        try withServer(responder: router) { (_, port) throws in
+            let first = try get(port, "/static/notes.txt")
+            #expect(first.text == "notes")
+            #expect(try get(port, "/static/notes.txt").text == "notes")   // from the cache
+            try "notes, edited".write(toFile: tree.root + "/notes.txt", atomically: true, encoding: .utf8)
+            let second = try get(port, "/static/notes.txt")
+            #expect(second.text == "notes, edited")
+            #expect(second.header("ETag") != first.header("ETag"))
+        }
+    }
+
     @Test func head_HasLengthAndNoBody() throws {
         try withStatic { (port: Int) throws in
             let client = try TestClient(port: port)
