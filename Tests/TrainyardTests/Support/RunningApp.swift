@@ -17,8 +17,12 @@ final class RunningApp {
     let server: HTTPServer
     var port: Int { server.port }
 
-    init(_ kind: TestDatabaseKind, configure: (inout AppConfiguration) -> Void = { _ in }) throws {
-        database = try makeTestDatabase(kind)
+    convenience init(_ kind: TestDatabaseKind, configure: (inout AppConfiguration) -> Void = { _ in }) throws {
+        try self.init(database: try makeTestDatabase(kind), configure: configure)
+    }
+
+    init(database: Database, configure: (inout AppConfiguration) -> Void = { _ in }) throws {
+        self.database = database
         try Migrator(database: database, migrations: Schema.migrations(for: database.dialect)).migrate()
         var config = AppConfiguration()
         config.templatesDirectory = Self.repositoryRoot + "/Templates"
@@ -44,6 +48,4 @@ final class RunningApp {
         server.waitUntilStopped()
         database.close()
     }
-
-    deinit { }
 }
