@@ -15,14 +15,7 @@ import Storage
 public final class PostgresDatabase: Database, @unchecked Sendable {
     public let dialect: SQLDialect = .postgres
 
-    private let conninfo: String
-    private let setup: String
-    private let poolSize: Int
-    private let acquireTimeout: Double
-    private let condition = NSCondition()
-    private var idle: [PostgresConnection] = []
-    private var openCount = 0
-    private var closed = false
+    private let pool: ConnectionPool<PostgresConnection>
 
     /// Configures the pool and checks the server by opening one connection.
     ///
@@ -31,18 +24,16 @@ public final class PostgresDatabase: Database, @unchecked Sendable {
     /// idle-in-transaction timeouts and `TimeZone = 'UTC'`.
     public init(url: String, poolSize: Int = 10, acquireTimeout: Double = 5, statementTimeoutMs: Int = 15000,
                 lockTimeoutMs: Int = 5000, idleInTransactionTimeoutMs: Int = 30000, connectTimeoutSeconds: Int = 5) throws {
-        self.conninfo = Self.conninfo(url: url, connectTimeoutSeconds: connectTimeoutSeconds)
-        self.poolSize = max(1, poolSize)
-        self.acquireTimeout = acquireTimeout
-        self.setup = """
+        let conninfo = Self.conninfo(url: url, connectTimeoutSeconds: connectTimeoutSeconds)
+        let setup = """
             SET statement_timeout = \(max(0, statementTimeoutMs));
             SET lock_timeout = \(max(0, lockTimeoutMs));
             SET idle_in_transaction_session_timeout = \(max(0, idleInTransactionTimeoutMs));
             SET TimeZone = 'UTC';
             """
         let first = try PostgresConnection(conninfo: conninfo, setup: setup)
-        idle.append(first)
-        openCount = 1
+        self.pool = ConnectionPool(name: "PostgreSQL", size: poolSize, acquireTimeout: acquireTimeout, first: first,
+                                   open: { try PostgresConnection(conninfo: conninfo, setup: setup) }, close: { $0.close() })
     }
 
     deinit { close() }
@@ -58,63 +49,12 @@ public final class PostgresDatabase: Database, @unchecked Sendable {
 
     // MARK: Pool
 
-    private func acquire() throws -> PostgresConnection {
-        let deadline = Date(timeIntervalSinceNow: acquireTimeout)
-        condition.lock()
-        while true {
-            if closed {
-                condition.unlock()
-                throw DatabaseError.unavailable("the database has been closed")
-            }
-            if let connection = idle.popLast() {
-                condition.unlock()
-                return connection
-            }
-            if openCount < poolSize {
-                openCount += 1
-                condition.unlock()
-                do {
-                    return try PostgresConnection(conninfo: conninfo, setup: setup)
-                } catch {
-                    condition.lock()
-                    openCount -= 1
-                    condition.signal()
-                    condition.unlock()
-                    throw error
-                }
-            }
-            if !condition.wait(until: deadline) {
-                condition.unlock()
-                throw DatabaseError.unavailable("all \(poolSize) PostgreSQL connections stayed busy for \(acquireTimeout) s")
-            }
-        }
-    }
-
-    private func release(_ connection: PostgresConnection) {
-        let reusable = connection.isReusable
-        var stale: [PostgresConnection] = []
-        condition.lock()
-        if reusable && !closed {
-            idle.append(connection)
-        } else {
-            openCount -= 1
-            if connection.broken {
-                // One dead connection usually means the server went away (restart, failover):
-                // the idle ones are dead too, so drop them rather than fail one request each.
-                stale = idle
-                idle.removeAll()
-                openCount -= stale.count
-            }
-        }
-        condition.broadcast()
-        condition.unlock()
-        if !reusable { connection.close() }
-        for c in stale { c.close() }
-    }
-
+    /// Connections that fail or are left inside a transaction are closed instead of reused. One
+    /// dead connection usually means the server went away (restart, failover): the idle ones are
+    /// dead too, so they are dropped rather than failing one request each.
     private func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        let connection = try acquire()
-        defer { release(connection) }
+        let connection = try pool.acquire()
+        defer { pool.release(connection, reusable: connection.isReusable, dropIdle: connection.broken) }
         return try body(connection)
     }
 
@@ -160,13 +100,6 @@ public final class PostgresDatabase: Database, @unchecked Sendable {
     }
 
     public func close() {
-        condition.lock()
-        closed = true
-        let connections = idle
-        idle.removeAll()
-        openCount -= connections.count
-        condition.broadcast()
-        condition.unlock()
-        for connection in connections { connection.close() }
+        pool.close()
     }
 }

@@ -17,40 +17,34 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
     /// The database file.
     public let path: String
 
-    private let poolSize: Int
     private let busyTimeoutMs: Int32
-    private let acquireTimeout: TimeInterval
-    private let condition = NSCondition()
-    private var idle: [SQLiteConnection] = []
-    private var openCount = 0
-    private var closed = false
+    private let pool: ConnectionPool<SQLiteConnection>
     private let writerLock = NSLock()
     private let removeOnClose: String?
 
     /// Opens (creating if needed, with its parent directory) the database at `path`.
     /// `:memory:` gets a single connection, since each in-memory connection is its own database.
     public init(path: String, poolSize: Int = 8, busyTimeoutMs: Int = 5000, acquireTimeout: TimeInterval = 10) throws {
+        let timeout = Int32(clamping: busyTimeoutMs)
         self.path = path
-        self.poolSize = path == ":memory:" ? 1 : max(1, poolSize)
-        self.busyTimeoutMs = Int32(clamping: busyTimeoutMs)
-        self.acquireTimeout = acquireTimeout
+        self.busyTimeoutMs = timeout
         self.removeOnClose = nil
-        try createParentDirectory()
+        try Self.createParentDirectory(of: path)
         // Open one connection now so a bad path fails here, not on the first request.
-        let first = try SQLiteConnection(path: path, busyTimeoutMs: self.busyTimeoutMs)
-        idle.append(first)
-        openCount = 1
+        let first = try SQLiteConnection(path: path, busyTimeoutMs: timeout)
+        self.pool = ConnectionPool(name: "SQLite", size: path == ":memory:" ? 1 : poolSize, acquireTimeout: acquireTimeout,
+                                   first: first, open: { try SQLiteConnection(path: path, busyTimeoutMs: timeout) },
+                                   close: { $0.close() })
     }
 
     private init(temporaryDirectory: String, poolSize: Int) throws {
-        self.path = temporaryDirectory + "/test.sqlite"
-        self.poolSize = poolSize
+        let path = temporaryDirectory + "/test.sqlite"
+        self.path = path
         self.busyTimeoutMs = 5000
-        self.acquireTimeout = 10
         self.removeOnClose = temporaryDirectory
-        let first = try SQLiteConnection(path: path, busyTimeoutMs: busyTimeoutMs)
-        idle.append(first)
-        openCount = 1
+        let first = try SQLiteConnection(path: path, busyTimeoutMs: 5000)
+        self.pool = ConnectionPool(name: "SQLite", size: poolSize, acquireTimeout: 10, first: first,
+                                   open: { try SQLiteConnection(path: path, busyTimeoutMs: 5000) }, close: { $0.close() })
     }
 
     /// A database in a fresh temporary directory, deleted on `close()`.
@@ -66,7 +60,7 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
 
     deinit { close() }
 
-    private func createParentDirectory() throws {
+    private static func createParentDirectory(of path: String) throws {
         guard path != ":memory:", !path.hasPrefix("file:") else { return }
         let parent = (path as NSString).deletingLastPathComponent
         guard !parent.isEmpty else { return }
@@ -79,55 +73,10 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
 
     // MARK: Pool
 
-    private func acquire() throws -> SQLiteConnection {
-        let deadline = Date(timeIntervalSinceNow: acquireTimeout)
-        condition.lock()
-        while true {
-            if closed {
-                condition.unlock()
-                throw DatabaseError.unavailable("the database has been closed")
-            }
-            if let connection = idle.popLast() {
-                condition.unlock()
-                return connection
-            }
-            if openCount < poolSize {
-                openCount += 1
-                condition.unlock()
-                do {
-                    return try SQLiteConnection(path: path, busyTimeoutMs: busyTimeoutMs)
-                } catch {
-                    condition.lock()
-                    openCount -= 1
-                    condition.signal()
-                    condition.unlock()
-                    throw error
-                }
-            }
-            if !condition.wait(until: deadline) {
-                condition.unlock()
-                throw DatabaseError.unavailable("all \(poolSize) SQLite connections stayed busy for \(acquireTimeout) s")
-            }
-        }
-    }
-
-    private func release(_ connection: SQLiteConnection) {
-        // A connection left inside a transaction (failed ROLLBACK) must not be reused.
-        let healthy = !connection.inTransaction
-        condition.lock()
-        if healthy && !closed {
-            idle.append(connection)
-        } else {
-            connection.close()
-            openCount -= 1
-        }
-        condition.signal()
-        condition.unlock()
-    }
-
     private func withConnection<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
-        let connection = try acquire()
-        defer { release(connection) }
+        let connection = try pool.acquire()
+        // A connection left inside a transaction (failed ROLLBACK) must not be reused.
+        defer { pool.release(connection, reusable: !connection.inTransaction) }
         return try body(connection)
     }
 
@@ -179,14 +128,7 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
     }
 
     public func close() {
-        condition.lock()
-        closed = true
-        let connections = idle
-        idle.removeAll()
-        openCount -= connections.count
-        condition.broadcast()
-        condition.unlock()
-        for connection in connections { connection.close() }
+        pool.close()
         if let removeOnClose {
             try? FileManager.default.removeItem(atPath: removeOnClose)
         }
