@@ -141,22 +141,32 @@ struct Serve: ParsableCommand {
     }
 }
 
+extension Bootstrap {
+    /// For one-shot commands: reads the configuration, opens and migrates the database, runs
+    /// `body`, closes the database; any failure exits with "`failure`: reason".
+    static func withMigratedDatabase(_ common: CommonOptions, failure: String, _ body: (Database, Logger) throws -> Void) {
+        let config: AppConfiguration
+        do { config = try common.resolve() } catch { fail("\(error)") }
+        let logger = self.logger(config)
+        do {
+            let database = try openDatabase(config, logger: logger)
+            defer { database.close() }
+            try migrate(database, logger: logger)
+            try body(database, logger)
+        } catch {
+            fail("\(failure): \(error)")
+        }
+    }
+}
+
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Apply pending database migrations and exit.")
 
     @OptionGroup var common: CommonOptions
 
     func run() throws {
-        let config: AppConfiguration
-        do { config = try common.resolve() } catch { Bootstrap.fail("\(error)") }
-        let logger = Bootstrap.logger(config)
-        do {
-            let database = try Bootstrap.openDatabase(config, logger: logger)
-            defer { database.close() }
-            try Bootstrap.migrate(database, logger: logger)
+        Bootstrap.withMigratedDatabase(common, failure: "migration failed") { _, logger in
             logger.info("database is up to date")
-        } catch {
-            Bootstrap.fail("migration failed: \(error)")
         }
     }
 }
@@ -170,17 +180,9 @@ struct SeedDemo: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() throws {
-        let config: AppConfiguration
-        do { config = try common.resolve() } catch { Bootstrap.fail("\(error)") }
-        let logger = Bootstrap.logger(config)
-        do {
-            let database = try Bootstrap.openDatabase(config, logger: logger)
-            defer { database.close() }
-            try Bootstrap.migrate(database, logger: logger)
+        Bootstrap.withMigratedDatabase(common, failure: "seeding failed") { database, logger in
             let summary = try DemoData.seed(database, now: Date())
             logger.info("\(summary)")
-        } catch {
-            Bootstrap.fail("seeding failed: \(error)")
         }
     }
 }
