@@ -94,6 +94,20 @@ import TrainyardTestSupport
     }
 
     @Test(arguments: TestDatabaseKind.enabled)
+    func unexpectedErrorsGetA500PageThatRevealsNothing(_ kind: TestDatabaseKind) throws {
+        let running = try RunningApp(kind)
+        defer { running.stop() }
+        // A schema broken behind the app's back: the query fails with an SQL error.
+        try running.database.execute("DROP TABLE job_status_counts")
+        let page = try TestHTTPClient.send(port: running.port, method: "GET", path: "/training/jobs")
+        #expect(page.status == 500)
+        #expect(page.body.contains("Something went wrong"))
+        #expect(page.body.contains("aria-label=\"Main\""))
+        #expect(!page.body.contains("job_status_counts"))
+        #expect(!page.body.lowercased().contains("select"))
+    }
+
+    @Test(arguments: TestDatabaseKind.enabled)
     func demoDataIsIdempotentAndCountersMatchTheRows(_ kind: TestDatabaseKind) throws {
         let db = try makeTestDatabase(kind)
         defer { db.close() }
