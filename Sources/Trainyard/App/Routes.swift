@@ -12,5 +12,6 @@ extension TrainyardApp {
         DashboardRoutes.add(to: self)
         ModelRoutes.add(to: self)
         TrainingRoutes.add(to: self)
+        DeploymentRoutes.add(to: self)
     }
 }
