@@ -156,4 +156,21 @@ import TrainyardTestSupport
         #expect(bad.body.contains("There is no range “forever”; showing the last hour."))
         #expect(bad.body.contains("Requests and latency · Last hour"))
     }
+
+    @Test(arguments: TestDatabaseKind.enabled)
+    func theBenchmarkLoaderKeepsCountersAndVersionsConsistent(_ kind: TestDatabaseKind) throws {
+        let running = try RunningApp(kind)
+        defer { running.stop() }
+        let db = running.database
+        #expect(try DeploymentBulkLoader.load(db, rows: 1200) == "loaded 1200 deployments")
+        let counts = try Fixtures.deploymentCounts(db)
+        #expect(counts == ["active": 840, "paused": 180, "failed": 168, "deploying": 12])
+        #expect(try Fixtures.count(db, "deployment_replicas") == 1200)
+        let duplicates = try db.query("SELECT model_id, version_number FROM deployments GROUP BY model_id, version_number HAVING COUNT(*) > 1")
+        #expect(duplicates.isEmpty)
+        let page = try running.browser().get("/deployments?status=active&sort=p95&dir=desc&page=3")
+        #expect(page.status == 200)
+        #expect(page.body.contains("Active <span class=\"muted\">(840)</span>"))
+        #expect(page.body.contains("rel=\"next\""))
+    }
 }

@@ -32,6 +32,7 @@ import TrainyardTestSupport
         #expect(list.body.contains("name=\"job_id\" value=\"\(job)\""))
         let monitor = try browser.get("/training/jobs/\(job)")
         #expect(monitor.body.contains("action=\"/deployments\""))
+        #expect(monitor.body.contains("href=\"/deployments/new?job_id=\(job)\""))
 
         let deployed = try browser.post("/deployments", [("job_id", String(job))])
         #expect(deployed.status == 303)
