@@ -12,7 +12,7 @@ struct TrainyardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trainyard",
         abstract: "Trainyard: configure, train, deploy and watch ML models.",
-        subcommands: [Serve.self, Migrate.self, SeedDemo.self],
+        subcommands: [Serve.self, Migrate.self, SeedDemo.self, BenchLoad.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -183,6 +183,36 @@ struct SeedDemo: ParsableCommand {
         Bootstrap.withMigratedDatabase(common, failure: "seeding failed") { database, logger in
             let summary = try DemoData.seed(database, now: Date())
             logger.info("\(summary)")
+        }
+    }
+}
+
+/// Hidden: fills a database with many deployments for `bench/deployments.sh`.
+struct BenchLoad: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-load",
+        abstract: "Insert ROWS benchmark deployments (with their jobs, resources, replicas and history).",
+        shouldDisplay: false
+    )
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "How many deployments to insert.") var rows: Int = 100_000
+
+    func run() throws {
+        let config: AppConfiguration
+        do { config = try common.resolve() } catch { Bootstrap.fail("\(error)") }
+        let logger = Bootstrap.logger(config)
+        do {
+            let database = try Bootstrap.openDatabase(config, logger: logger)
+            defer { database.close() }
+            try Bootstrap.migrate(database, logger: logger)
+            let started = Date()
+            let summary = try DeploymentBulkLoader.load(database, rows: max(0, rows)) { done in
+                if done % 50_000 == 0 { logger.info("loaded", metadata: ["rows": "\(done)"]) }
+            }
+            logger.info("\(summary) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        } catch {
+            Bootstrap.fail("bulk load failed: \(error)")
         }
     }
 }

@@ -85,8 +85,10 @@ extension TrainyardApp {
 
     func backgroundTasks() -> [BackgroundWork.Task] {
         let training = TrainingRunner(database: database, speed: configuration.simulationSpeed)
+        let deployments = DeploymentRunner(database: database, speed: configuration.simulationSpeed)
         return [
             BackgroundWork.Task(name: "training", interval: 0.2) { try training.tick() },
+            BackgroundWork.Task(name: "deployments", interval: 0.25) { try deployments.tick() },
         ]
     }
 }

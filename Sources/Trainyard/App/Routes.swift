@@ -13,5 +13,6 @@ extension TrainyardApp {
         ModelRoutes.add(to: self)
         TrainingRoutes.add(to: self)
         DocsRoutes.add(to: self)
+        DeploymentRoutes.add(to: self)
     }
 }

@@ -93,15 +93,15 @@ public enum DemoData {
         ]
 
         mutating func jobsAndDeployments() throws {
-            var jobIDs: [String: (id: Int, plan: JobPlan, finished: Date)] = [:]
+            var jobIDs: [String: (id: Int, plan: JobPlan, finished: Date, seed: Int)] = [:]
             for (index, plan) in Self.jobs.enumerated() {
                 let (id, finished) = try insertJob(plan, seed: 1000 + index)
-                jobIDs[plan.name] = (id, plan, finished)
+                jobIDs[plan.name] = (id, plan, finished, 1000 + index)
                 jobCount += 1
             }
-            for (index, plan) in Self.deployments.enumerated() {
+            for plan in Self.deployments {
                 guard let job = jobIDs[plan.job], let model = models[job.plan.model] else { continue }
-                try insertDeployment(plan, jobID: job.id, model: model, index: index)
+                try insertDeployment(plan, jobID: job.id, model: model, seed: job.seed)
                 deploymentCount += 1
             }
         }
@@ -152,7 +152,7 @@ public enum DemoData {
             return (id, finished ?? created)
         }
 
-        mutating func insertDeployment(_ plan: DeploymentPlan, jobID: Int, model: (id: Int, model: DemoCatalogue.Model), index: Int) throws {
+        mutating func insertDeployment(_ plan: DeploymentPlan, jobID: Int, model: (id: Int, model: DemoCatalogue.Model), seed: Int) throws {
             let version = (versions[model.id] ?? 0) + 1
             versions[model.id] = version
             let versionName = "v1.\(version).0"
@@ -171,14 +171,11 @@ public enum DemoData {
                       plan.deleted ? .date(changedAt.addingTimeInterval(600)) : .null])
             let id = try rows[0].int("id")
             let size = SizeClass.forParameters(model.model.parameters)
-            let (cpu, memory, gpu): (Double, Int, Int) = switch size {
-            case .nano: (2, 4096, 0)
-            case .small: (4, 16384, 1)
-            case .large: (8, 32768, 1)
-            }
+            // The same defaults the Deploy button uses for this size of model.
+            let r = DeploymentResources.defaults(for: size).resources
             try conn.execute("""
                 INSERT INTO deployment_resources (deployment_id, cpu, memory_mb, gpu, storage_gb) VALUES ($1, $2, $3, $4, $5)
-                """, [.int(Int64(id)), .double(cpu), .int(Int64(memory)), .int(Int64(gpu)), .int(20)])
+                """, [.int(Int64(id)), .double(r.cpu), .int(Int64(r.memoryMB)), .int(Int64(r.gpu)), .int(Int64(r.storageGB))])
 
             // History: created → deploying → active, then the plan's own ending.
             try history(id, nil, .deploying, "deployment created", created)
@@ -220,8 +217,8 @@ public enum DemoData {
             let simulator = InferenceSimulator()
             var latest: InferenceSimulator.Bucket?
             for minute in startMinute...endMinute {
-                let bucket = simulator.bucket(deploymentID: id, seed: 7 + index, sizeClass: size, runningReplicas: plan.replicas,
-                                              minute: minute, activeSinceMinute: activeMinute)
+                let bucket = simulator.bucket(deploymentID: id, seed: seed, sizeClass: size, runningReplicas: plan.replicas,
+                                              minute: minute, activeSinceMinute: Int(created.timeIntervalSince1970 / 60))
                 try conn.execute("""
                     INSERT INTO inference_metrics (deployment_id, bucket, requests, errors, p50_ms, p95_ms, p99_ms)
                     VALUES ($1, $2, $3, $4, $5, $6, $7)

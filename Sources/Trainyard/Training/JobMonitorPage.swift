@@ -58,6 +58,7 @@ extension TrainingRoutes {
             "apiHref": .string("/api/training/\(id)/metrics"),
             "jobsHref": .string(Paths.jobs),
             "deployAction": .string(Paths.deployments),
+            "deployFormHref": .string(DeploymentRoutes.newPath(jobID: id)),
             "refreshSeconds": .int(3),
         ]
         if let latest {
