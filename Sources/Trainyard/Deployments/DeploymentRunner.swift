@@ -61,13 +61,15 @@ final class DeploymentRunner {
 
     static func minute(of date: Date) -> Int { Int((date.timeIntervalSince1970 / 60).rounded(.down)) }
 
+    /// No ORDER BY: it would make SQLite scan every replica in id order instead of reading the
+    /// three (status, time) ranges from `deployment_replicas_status_updated_idx`.
     private func moveReplicas(_ conn: DatabaseConnection, now: Date) throws -> Int {
         let claim = conn.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         let rows = try conn.query("""
             SELECT id, status FROM deployment_replicas
             WHERE (status = 'pending' AND updated_at <= $1) OR (status = 'starting' AND updated_at <= $2)
                OR (status = 'stopping' AND updated_at <= $3)
-            ORDER BY id LIMIT \(Self.replicasPerTick)\(claim)
+            LIMIT \(Self.replicasPerTick)\(claim)
             """, [.date(now.addingTimeInterval(-Self.pendingSeconds / speed)),
                   .date(now.addingTimeInterval(-Self.startingSeconds / speed)),
                   .date(now.addingTimeInterval(-Self.stoppingSeconds / speed))])

@@ -206,6 +206,7 @@ enum SchemaVersion1 {
 enum SQLiteSchema {
     static let migrations: [Migration] = [
         Migration(version: 1, name: "initial_schema", sql: SchemaVersion1.sql(for: .sqlite)),
+        Migration(version: 2, name: "replicas_in_transition_index", sql: SchemaVersion2.sql),
     ]
 }
 
@@ -213,5 +214,15 @@ enum SQLiteSchema {
 enum PostgresSchema {
     static let migrations: [Migration] = [
         Migration(version: 1, name: "initial_schema", sql: SchemaVersion1.sql(for: .postgres)),
+        Migration(version: 2, name: "replicas_in_transition_index", sql: SchemaVersion2.sql),
     ]
+}
+
+/// Version 2: the deployment runner looks for replicas whose time in a transitional state is
+/// up on every tick; without this index that is a scan of every replica ever created. Not
+/// partial: SQLite only serves the runner's OR of (status, time) ranges from a full index.
+enum SchemaVersion2 {
+    static let sql = """
+        CREATE INDEX deployment_replicas_status_updated_idx ON deployment_replicas (status, updated_at);
+        """
 }
