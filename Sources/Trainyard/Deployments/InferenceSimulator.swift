@@ -25,6 +25,11 @@ public struct InferenceSimulator: Sendable {
         switch size { case .nano: 38; case .small: 85; case .large: 190 }
     }
 
+    /// The range of a deployment's peak demand in requests per second.
+    static func peakRange(_ size: SizeClass) -> ClosedRange<Double> {
+        switch size { case .nano: 5...300; case .small: 5...160; case .large: 2...60 }
+    }
+
     /// Requests per second one replica handles comfortably.
     static func replicaCapacity(_ size: SizeClass) -> Double {
         switch size { case .nano: 240; case .small: 90; case .large: 28 }
@@ -36,8 +41,9 @@ public struct InferenceSimulator: Sendable {
             return Bucket(minute: minute, requests: 0, errors: 0, p50: 0, p95: 0, p99: 0)
         }
         let key = seed &+ deploymentID &* 7919
-        // Peak demand per deployment: 5–300 req/s, fixed by its key.
-        let peak = 5 + 295 * pow(DeterministicNoise.uniform(key, 1), 1.6)
+        // Peak demand per deployment, fixed by its key: bigger models serve fewer, heavier requests.
+        let peak = Self.peakRange(sizeClass).lowerBound
+            + (Self.peakRange(sizeClass).upperBound - Self.peakRange(sizeClass).lowerBound) * pow(DeterministicNoise.uniform(key, 1), 1.6)
         let age = Double(max(minute - activeSinceMinute, 0))
         let ramp = max(0.05, min(1, age / 1440).squareRoot())
         let minuteOfDay = Double(((minute % 1440) + 1440) % 1440)
@@ -47,7 +53,8 @@ public struct InferenceSimulator: Sendable {
         let requests = Int((rps * 60).rounded())
 
         let utilisation = rps / (Double(runningReplicas) * Self.replicaCapacity(sizeClass))
-        let congestion = 1 + 1.6 * pow(min(utilisation, 3), 3)
+        // Queueing: latency climbs as replicas fill up, and saturates rather than exploding.
+        let congestion = 1 + 0.8 * pow(min(utilisation, 2), 2)
         let logNoise = exp(0.12 * DeterministicNoise.normal(key, minute, 3))
         let p50 = Self.baseLatency(sizeClass) * congestion * logNoise
         let p95 = p50 * (2 + 2 * DeterministicNoise.uniform(key, minute, 4))
