@@ -19,6 +19,10 @@ static const uint32_t cepoll_err = EPOLLERR;
 static const uint32_t cepoll_hup = EPOLLHUP;
 static const uint32_t cepoll_oneshot = EPOLLONESHOT;
 
+/// SOCK_NONBLOCK | SOCK_CLOEXEC for socket(2); named here because Swift's view of the socket
+/// type enum loses these two members in some build configurations.
+static const int cepoll_socket_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+
 static inline int cepoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
 static inline int cepoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import CEpoll
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -54,7 +55,7 @@ enum Socket {
         var candidate: UnsafeMutablePointer<addrinfo>? = first
         while let info = candidate {
             candidate = info.pointee.ai_next
-            let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | cepoll_socket_flags, 0)
             if fd < 0 {
                 lastError = HTTPServerError.systemCall("socket", errno: errno)
                 continue
