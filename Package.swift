@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "TemplateEngineTests", dependencies: ["TemplateEngine"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageSQLite", "StoragePostgres", "TrainyardTestSupport"]),
-        .testTarget(name: "TrainyardTests", dependencies: ["Trainyard", "HTTPServer", "Storage", "TrainyardTestSupport"]),
+        .testTarget(name: "TrainyardTests", dependencies: ["Trainyard", "HTTPServer", "Storage", "StorageSQLite", "TrainyardTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

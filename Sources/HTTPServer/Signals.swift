@@ -59,4 +59,11 @@ public func installShutdownSignalHandlers(_ action: @escaping () -> Void) {
     thread.start()
     signal(SIGTERM, forwardSignal)
     signal(SIGINT, forwardSignal)
+    // A parent may have started us with these signals blocked (the mask is inherited across
+    // fork and exec); unblock them here so a stop request is never left pending forever.
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
+    sigaddset(&unblock, SIGTERM)
+    sigaddset(&unblock, SIGINT)
+    pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
 }

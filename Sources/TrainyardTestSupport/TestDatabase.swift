@@ -227,9 +227,15 @@ public func reopenTestDatabase(_ database: Database) throws -> Database {
     if let sqlite = database as? SQLiteDatabase {
         return try SQLiteDatabase(path: sqlite.path)
     }
-    if let postgres = database as? PostgresTestDatabase {
-        let url = postgres.baseURL + (postgres.baseURL.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(postgres.schema)"
+    if let url = connectionURL(of: database) {
         return try PostgresDatabase(url: url)
     }
     throw TestDatabaseSetupError(description: "cannot reopen a \(type(of: database))")
+}
+
+/// The `DATABASE_URL` another process would use to reach this PostgreSQL test database (its
+/// schema included), or nil for SQLite.
+public func connectionURL(of database: Database) -> String? {
+    guard let postgres = database as? PostgresTestDatabase else { return nil }
+    return postgres.baseURL + (postgres.baseURL.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(postgres.schema)"
 }
