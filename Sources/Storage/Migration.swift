@@ -69,7 +69,7 @@ public struct Migrator {
             do {
                 ran = try database.transaction { conn -> Bool in
                     if conn.dialect == .postgres {
-                        try conn.execute("SELECT pg_advisory_xact_lock(7205759403792793)")
+                        try conn.execute("SELECT pg_advisory_xact_lock(\(Self.advisoryLock))")
                     }
                     if try conn.queryOne("SELECT 1 AS present FROM schema_migrations WHERE version = $1",
                                          [.int(Int64(migration.version))]) != nil {
@@ -108,14 +108,25 @@ public struct Migrator {
         }
     }
 
+    /// Creates `schema_migrations` once. On PostgreSQL two processes running
+    /// `CREATE TABLE IF NOT EXISTS` at the same moment can both pass the check and one fails on
+    /// the catalogue's unique index, so the creation holds the same advisory lock as migrations.
     private func ensureTable() throws {
         let timestampType = database.dialect == .postgres ? "TIMESTAMPTZ" : "INTEGER"
-        try database.execute("""
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version INTEGER PRIMARY KEY,
-                name TEXT NOT NULL,
-                applied_at \(timestampType) NOT NULL
-            )
-            """)
+        try database.transaction { conn in
+            if conn.dialect == .postgres {
+                try conn.execute("SELECT pg_advisory_xact_lock(\(Self.advisoryLock))")
+            }
+            try conn.execute("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    applied_at \(timestampType) NOT NULL
+                )
+                """)
+        }
     }
+
+    /// The PostgreSQL advisory lock that serialises schema changes across processes.
+    static let advisoryLock = 7205759403792793
 }
