@@ -32,3 +32,10 @@ def new_browser():
     yield make
     for driver in drivers:
         driver.quit()
+
+
+@pytest.fixture(scope="session")
+def all_pages():
+    """Every page in every state, fetched once from the running servers (see pages.py)."""
+    from pages import collect
+    return collect()
