@@ -4,7 +4,8 @@
 #
 # Installs what is missing (Debian: chromium, chromium-driver, a Java runtime, python3-venv;
 # PyPI: Tests/Browser/requirements.txt into .build/browser-venv), builds `trainyard`, starts two
-# throwaway servers on free ports (one with demo data, one empty) with SQLite in a temp dir,
+# throwaway servers on free ports (demo data for the tests, an empty one, and demo data for
+# the screenshots) with SQLite in a temp dir,
 # runs pytest, stops the servers and prints "browser: N passed, N failed".
 #   TRAINYARD_SCREENSHOTS=dir   where screenshots go (default: screenshots-tmp/, not committed)
 #   extra arguments go to pytest, e.g. -k lifecycle
@@ -62,7 +63,8 @@ start_server() {
 
 TRAINYARD_URL=$(start_server demo seed)
 TRAINYARD_EMPTY_URL=$(start_server empty)
-export TRAINYARD_URL TRAINYARD_EMPTY_URL
+TRAINYARD_SCREENSHOT_URL=$(start_server screenshots seed)  # demo data only, no test leftovers
+export TRAINYARD_URL TRAINYARD_EMPTY_URL TRAINYARD_SCREENSHOT_URL
 export TRAINYARD_SCREENSHOTS="${TRAINYARD_SCREENSHOTS:-$root/screenshots-tmp}"
 export TRAINYARD_WORK="$work"
 

@@ -7,9 +7,12 @@ import os
 import re
 import time
 
-from support import BASE, SCREENSHOTS, Client, create_job, make_driver, set_color_scheme, set_viewport
+import support
+
+from support import SCREENSHOTS, Client, create_job, make_driver, set_color_scheme, set_viewport
 
 MAX_HEIGHT = 1800
+BASE = os.environ.get("TRAINYARD_SCREENSHOT_URL", "") or support.BASE
 
 
 def save(driver, name, width):
@@ -25,7 +28,7 @@ def save(driver, name, width):
 
 def test_screenshots_light_and_dark():
     os.makedirs(SCREENSHOTS, exist_ok=True)
-    client = Client()
+    client = Client(BASE)
     monitor = create_job(client, "screenshot-run", epochs=40, start=True)
     deployment = re.search(r'href="(/deployments/\d+)"',
                            client.get("/deployments?status=active&sort=rps&dir=desc").text).group(1)
