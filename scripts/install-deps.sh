@@ -2,12 +2,15 @@
 # Installs the Debian/Ubuntu packages Trainyard builds and tests against, skipping what is present.
 #   scripts/install-deps.sh          build and run (C libraries)
 #   scripts/install-deps.sh --test   also the PostgreSQL server and load tools the tests use
+#   scripts/install-deps.sh --browser   also Chromium, its WebDriver, a Java runtime (for the Nu
+#                                       HTML validator) and Python's venv, for the browser tests
 set -euo pipefail
 
 packages=(pkg-config libsqlite3-dev libpq-dev libcmark-gfm-dev libcmark-gfm-extensions-dev)
-if [[ "${1:-}" == "--test" ]]; then
-  packages+=(postgresql)
-fi
+case "${1:-}" in
+  --test) packages+=(postgresql) ;;
+  --browser) packages+=(curl chromium chromium-driver default-jre-headless python3 python3-venv) ;;
+esac
 
 missing=()
 for pkg in "${packages[@]}"; do

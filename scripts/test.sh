@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what it needs, builds without warnings, and runs every test
-# against SQLite and a throwaway PostgreSQL server that it starts and stops itself.
+# The whole test suite: installs what it needs, builds without warnings, runs every test
+# against SQLite and a throwaway PostgreSQL server that it starts and stops itself, then the
+# real-browser tests (scripts/browser-tests.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,7 @@ if ! grep -q "Build complete" "$build_log"; then
 fi
 
 bash scripts/with-postgres.sh swift test --skip-build "$@"
+
+# A user's view: headless Chromium through the whole journey, the Nu validator and axe-core
+# over every page, light and dark screenshots (into screenshots-tmp/, not committed).
+bash scripts/browser-tests.sh

@@ -66,7 +66,7 @@ public struct MarkdownRenderer: Sendable {
             return RenderedMarkdown(html: "", headings: [], title: nil)
         }
         defer { free(rendered) }
-        let html = Self.addHeadingIDs(String(cString: rendered), outline.map(\.id))
+        let html = Self.wrapTables(Self.labelTaskItems(Self.addHeadingIDs(String(cString: rendered), outline.map(\.id))))
         return RenderedMarkdown(html: html, headings: outline, title: outline.first(where: { $0.level == 1 })?.text)
     }
 
@@ -134,6 +134,45 @@ public struct MarkdownRenderer: Sendable {
             i += 1
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension MarkdownRenderer {
+    /// A task-list item's checkbox has no label of its own, so assistive technology would read
+    /// an unnamed checkbox. Wrap it with the rest of the item's first line in a `<label>`, so it
+    /// is named by what it marks. A line whose inline tags do not close on it is left alone.
+    static func labelTaskItems(_ html: String) -> String {
+        guard html.contains("<input type=\"checkbox\"") else { return html }
+        let item = #/(<input type="checkbox"(?: checked="")? disabled="" />)([^\n]*?)(?=</li>|</p>|<ul>|<ol>|\n)/#
+        return html.replacing(item) { match in
+            let (_, input, line) = match.output
+            guard isBalanced(line) else { return String(match.output.0) }
+            return "<label class=\"task-item\">\(input)\(line)</label>"
+        }
+    }
+
+    /// Wide tables scroll inside their own box instead of widening the page on a phone.
+    static func wrapTables(_ html: String) -> String {
+        guard html.contains("<table>") else { return html }
+        return html.replacing("<table>", with: "<div class=\"table-wrap\"><table>")
+            .replacing("</table>", with: "</table></div>")
+    }
+
+    /// Whether every tag opened in `fragment` closes in it (void elements aside).
+    private static func isBalanced(_ fragment: Substring) -> Bool {
+        var depth = 0
+        var rest = fragment[...]
+        while let open = rest.firstIndex(of: "<") {
+            let after = rest[rest.index(after: open)...]
+            if after.hasPrefix("/") {
+                depth -= 1
+            } else if !(after.hasPrefix("br") || after.hasPrefix("img") || after.hasPrefix("input")) {
+                depth += 1
+            }
+            if depth < 0 { return false }
+            rest = after
+        }
+        return depth == 0
     }
 }
 
