@@ -1,6 +1,6 @@
 """Screenshots of the main pages in light and dark, at desktop and phone width, saved for people
 to look at (TRAINYARD_SCREENSHOTS, by default screenshots-tmp/, which git ignores). A curated set
-lives in docs/screenshots/ and the README."""
+lives in screenshots/ and the README."""
 
 import base64
 import os
