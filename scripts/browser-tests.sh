@@ -3,7 +3,7 @@
 # Nu HTML validator and axe-core over every page, and light/dark screenshots.
 #
 # Installs what is missing (Debian: chromium, chromium-driver, a Java runtime, python3-venv;
-# PyPI: Tests/Browser/requirements.txt into .build/browser-venv), builds `trainyard`, starts two
+# PyPI: Tests/Browser/requirements.txt into .build/browser-venv), builds `trainyard` (release), starts three
 # throwaway servers on free ports (demo data for the tests, an empty one, and demo data for
 # the screenshots) with SQLite in a temp dir,
 # runs pytest, stops the servers and prints "browser: N passed, N failed".
@@ -24,8 +24,10 @@ if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$requirements" "$venv/requirements
   cp "$requirements" "$venv/requirements.txt"
 fi
 
-swift build --product trainyard 2>&1 | grep -E "error|warning: |Build" || true
-bin="$(swift build --show-bin-path)/trainyard"
+# The release build, as `scripts/run.sh` makes it: the browser sees what users run, and a
+# release-only compile failure fails the tests.
+swift build -c release --product trainyard 2>&1 | grep -E "error|warning: |Build" || true
+bin="$(swift build -c release --show-bin-path)/trainyard"
 [[ -x "$bin" ]] || { echo "no trainyard binary at $bin" >&2; exit 1; }
 
 work=$(mktemp -d)
