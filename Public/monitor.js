@@ -46,6 +46,8 @@
           set("latest-epoch", String(last.epoch));
           set("latest-loss", last.loss.toFixed(4));
           set("latest-accuracy", (last.accuracy * 100).toFixed(1) + "%");
+          var empty = document.querySelector('[data-live="no-metrics"]');
+          if (empty) empty.parentNode.removeChild(empty);
         }
         total = job.total_steps || total;
         if (progress) progress.value = job.current_step;

@@ -126,3 +126,25 @@ def create_job(client, name, epochs, model=None, start=False):
     if start:
         client.submit(path + "/start", {"return_to": path}, token_from=path)
     return path
+
+
+def click_and_wait_for_page(driver, element, timeout=15.0):
+    """Clicks a link or submit button and waits until the next page has loaded.
+
+    A click only starts the navigation; reading the URL or the DOM right after it can still see
+    the old page. Waiting for the old <html> element to go stale, then for the new document to
+    finish loading, makes each step see the page the click led to.
+    """
+    old = driver.find_element("tag name", "html")
+    element.click()
+
+    def replaced():
+        try:
+            old.get_attribute("lang")
+            return False
+        except Exception:  # StaleElementReferenceException: the old document is gone
+            return True
+
+    wait_for(replaced, timeout=timeout, interval=0.05, message="the next page to replace the current one")
+    wait_for(lambda: driver.execute_script("return document.readyState") == "complete",
+             timeout=timeout, interval=0.05, message="the next page to finish loading")

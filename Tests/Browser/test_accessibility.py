@@ -11,7 +11,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from support import BASE, Client, make_driver, set_color_scheme
+from support import BASE, Client, click_and_wait_for_page, make_driver, set_color_scheme
 
 BLOCKING = ("serious", "critical")
 
@@ -60,7 +60,7 @@ def test_axe_finds_nothing_serious_after_posts(new_browser):
     driver = new_browser()
     problems = []
     driver.get(BASE + "/training/configure")
-    driver.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+    click_and_wait_for_page(driver, driver.find_element(By.CSS_SELECTOR, "form.form button[type=submit]"))
     assert driver.find_elements(By.CSS_SELECTOR, "[aria-invalid=true]")
     problems += describe("configure refused", axe_violations(driver))
     for scheme in ("dark",):
@@ -69,16 +69,16 @@ def test_axe_finds_nothing_serious_after_posts(new_browser):
         set_color_scheme(driver, "light")
 
     driver.get(BASE + "/deployments?status=active")
-    driver.find_element(By.CSS_SELECTOR, ".deployments-table tbody a").click()
+    click_and_wait_for_page(driver, driver.find_element(By.CSS_SELECTOR, ".deployments-table tbody a"))
     driver.find_element(By.ID, "scale-replicas").clear()
     driver.find_element(By.ID, "scale-replicas").send_keys("0")
-    driver.find_element(By.CSS_SELECTOR, ".scale-form button").click()
+    click_and_wait_for_page(driver, driver.find_element(By.CSS_SELECTOR, ".scale-form button"))
     assert driver.find_elements(By.CSS_SELECTOR, "main > .flash")
     problems += describe("scale refused", axe_violations(driver))
 
     driver.get(BASE + "/training/configure")
     driver.delete_all_cookies()  # the session expired while the form was open
-    driver.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+    click_and_wait_for_page(driver, driver.find_element(By.CSS_SELECTOR, "form.form button[type=submit]"))
     assert "Form expired" in driver.title
     problems += describe("403 form expired", axe_violations(driver))
     assert not problems, "axe found serious or critical violations:\n" + "\n".join(problems)
@@ -156,7 +156,7 @@ def tab_through(driver, limit=120):
 def test_keyboard_reaches_every_action(new_browser):
     driver = new_browser()
     driver.get(BASE + "/deployments?status=active")
-    driver.find_element(By.CSS_SELECTOR, ".deployments-table tbody a").click()
+    click_and_wait_for_page(driver, driver.find_element(By.CSS_SELECTOR, ".deployments-table tbody a"))
     reached = tab_through(driver)
     assert reached[0][0] == "a" and "Skip to content" in reached[0][2], "the first stop skips to content"
     labels = [text for _, _, text, _ in reached]

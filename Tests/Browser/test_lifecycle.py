@@ -14,7 +14,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from support import BASE, Client, make_driver, wait_for
+from support import BASE, Client, click_and_wait_for_page, make_driver, wait_for
 
 RUN = str(int(time.time()))[-6:]
 JOB_NAME = f"browser-journey-{RUN}"
@@ -47,7 +47,7 @@ def click_button(driver, label, scope="main"):
     buttons = [b for b in driver.find_elements(By.CSS_SELECTOR, f"{scope} button")
                if b.text.strip() == label]
     assert buttons, f"no button labelled {label!r} on {driver.current_url}"
-    buttons[0].click()
+    click_and_wait_for_page(driver, buttons[0])
 
 
 def count_jobs_named(name):
@@ -63,7 +63,7 @@ def history_rows(driver):
 class TestJourney:
     def test_01_configure_refuses_bad_input_with_field_messages(self, user):
         user.get(BASE + "/")
-        user.find_element(By.LINK_TEXT, "New training job").click()
+        click_and_wait_for_page(user, user.find_element(By.LINK_TEXT, "New training job"))
         assert path_of(user) == "/training/configure"
         user.find_element(By.ID, "job-name").send_keys("bad name!")
         user.find_element(By.ID, "job-epochs").clear()
@@ -157,7 +157,7 @@ class TestJourney:
         assert user.find_elements(By.CSS_SELECTOR, ".chart polyline, .chart path"), "charts are drawn"
 
     def test_08_deploy_with_options(self, user):
-        user.find_element(By.LINK_TEXT, "Deploy with options…").click()
+        click_and_wait_for_page(user, user.find_element(By.LINK_TEXT, "Deploy with options…"))
         assert path_of(user) == "/deployments/new"
         user.find_element(By.ID, "deploy-name").send_keys(DEPLOYMENT_NAME)
         replicas = user.find_element(By.ID, "deploy-replicas")
@@ -176,7 +176,7 @@ class TestJourney:
 
     def test_09_find_it_by_filtering_and_sorting(self, user):
         user.get(BASE + "/")
-        user.find_element(By.CSS_SELECTOR, "nav.nav").find_element(By.LINK_TEXT, "Deployments").click()
+        click_and_wait_for_page(user, user.find_element(By.CSS_SELECTOR, "nav.nav").find_element(By.LINK_TEXT, "Deployments"))
         search = user.find_element(By.ID, "filter-q")
         search.clear()
         search.send_keys(DEPLOYMENT_NAME)
@@ -193,10 +193,10 @@ class TestJourney:
         assert len(rows) == 1 and DEPLOYMENT_NAME in rows[0].text
 
         header = lambda: user.find_element(By.XPATH, "//th[.//a[starts-with(normalize-space(.), 'P95')]]")
-        header().find_element(By.TAG_NAME, "a").click()
+        click_and_wait_for_page(user, header().find_element(By.TAG_NAME, "a"))
         first = header().get_attribute("aria-sort")
         assert first in ("ascending", "descending")
-        header().find_element(By.TAG_NAME, "a").click()
+        click_and_wait_for_page(user, header().find_element(By.TAG_NAME, "a"))
         second = header().get_attribute("aria-sort")
         assert {first, second} == {"ascending", "descending"}, "clicking again reverses the sort"
         query = urllib.parse.parse_qs(urllib.parse.urlparse(user.current_url).query)
@@ -225,7 +225,7 @@ class TestJourney:
         assert self.table_state(fresh) == state["bookmark_view"]
 
     def test_11_open_the_detail_page(self, user):
-        user.find_element(By.CSS_SELECTOR, ".deployments-table tbody tr a").click()
+        click_and_wait_for_page(user, user.find_element(By.CSS_SELECTOR, ".deployments-table tbody tr a"))
         assert re.fullmatch(r"/deployments/\d+", path_of(user))
         state["deployment"] = path_of(user)
         assert DEPLOYMENT_NAME in text_of(user, ".page-header")
