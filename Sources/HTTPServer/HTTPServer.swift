@@ -338,7 +338,13 @@ public final class HTTPServer: @unchecked Sendable {
                 && !draining
                 && !(connection.peerClosed && !connection.hasItems)
             connection.phase = .processing
-            pool.submit(Job(connection: connection, request: request, keepAlive: keepAlive, received: now))
+            let job = Job(connection: connection, request: request, keepAlive: keepAlive, received: now)
+            if let response = responder.respondWithoutBlocking(to: request) {
+                // Cheap, never-blocking answers skip the worker hand-off (two thread wake-ups).
+                complete(deliver(response, for: job), now: Socket.monotonicNow())
+            } else {
+                pool.submit(job)
+            }
         }
     }
 
@@ -560,7 +566,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func run(_ job: Job) {
         let request = job.request
-        var response: HTTPResponse
+        let response: HTTPResponse
         do {
             response = try responder.respond(to: request)
         } catch {
@@ -569,6 +575,24 @@ public final class HTTPServer: @unchecked Sendable {
             ])
             response = .text("Internal Server Error\n", status: 500)
         }
+        let completion = deliver(response, for: job)
+        lock.lock()
+        if reactorExited {
+            lock.unlock()
+            close(job.connection.fd)
+            return
+        }
+        let wasEmpty = completions.isEmpty
+        completions.append(completion)
+        if wasEmpty { wakeReactorLocked() }
+        lock.unlock()
+    }
+
+    /// Serialises and sends `response` in one `send`, logs it, and says what the reactor must do
+    /// next with the connection. Runs on a worker, or on the reactor for non-blocking answers.
+    private func deliver(_ response: HTTPResponse, for job: Job) -> Completion {
+        let request = job.request
+        var response = response
         lock.lock()
         let date = sharedDate.current()
         // A response finishing after shutdown() began tells the client not to reuse the connection.
@@ -597,22 +621,10 @@ public final class HTTPServer: @unchecked Sendable {
                 "bytes": "\(response.body.count)", "duration_ms": "\(milliseconds)", "remote": "\(request.remoteAddress)",
             ])
         }
-        let completion: Completion
         if let sent {
-            completion = Completion(connection: job.connection, remaining: sent < bytes.count ? Array(bytes[sent...]) : [],
-                                    broken: false, keepAlive: keepAlive)
-        } else {
-            completion = Completion(connection: job.connection, remaining: [], broken: true, keepAlive: false)
+            return Completion(connection: job.connection, remaining: sent < bytes.count ? Array(bytes[sent...]) : [],
+                              broken: false, keepAlive: keepAlive)
         }
-        lock.lock()
-        if reactorExited {
-            lock.unlock()
-            close(job.connection.fd)
-            return
-        }
-        let wasEmpty = completions.isEmpty
-        completions.append(completion)
-        if wasEmpty { wakeReactorLocked() }
-        lock.unlock()
+        return Completion(connection: job.connection, remaining: [], broken: true, keepAlive: false)
     }
 }

@@ -2,6 +2,15 @@
 /// (on a database, for instance). Errors it throws become a 500 that reveals nothing.
 public protocol HTTPResponder: AnyObject {
     func respond(to request: HTTPRequest) throws -> HTTPResponse
+    /// Answers a request that cannot block (a health check, a computed constant) right on the
+    /// event-loop thread, saving the hand-off to a worker and back; nil sends it to a worker as
+    /// usual. Must never wait on I/O, locks held by handlers, or the database.
+    func respondWithoutBlocking(to request: HTTPRequest) -> HTTPResponse?
+}
+
+extension HTTPResponder {
+    /// By default every request goes to a worker.
+    public func respondWithoutBlocking(to request: HTTPRequest) -> HTTPResponse? { nil }
 }
 
 /// A route handler.
@@ -35,6 +44,8 @@ public final class Router: HTTPResponder {
     }
 
     private var routes: [Route] = []
+    /// GET routes answered on the event loop, by exact raw path.
+    private var nonBlocking: [String: (HTTPRequest) -> HTTPResponse] = [:]
     private var mounts: [(prefix: String, responder: HTTPResponder)] = []
 
     /// Answers requests no route or mount matches. Default: a plain 404.
@@ -65,6 +76,20 @@ public final class Router: HTTPResponder {
     /// Adds a GET route (which also serves HEAD).
     public func get(_ pattern: String, _ handler: @escaping HTTPHandler) {
         add("GET", pattern, handler)
+    }
+
+    /// Adds a GET route for an exact path whose handler never blocks; the server answers it on
+    /// the event-loop thread (see `HTTPResponder.respondWithoutBlocking`). It is also an ordinary
+    /// route, so `respond(to:)` serves it too.
+    public func getWithoutBlocking(_ path: String, _ handler: @escaping (HTTPRequest) -> HTTPResponse) {
+        nonBlocking[path] = handler
+        add("GET", path, handler)
+    }
+
+    /// The non-blocking route for `request`'s exact path, if any (GET and HEAD only).
+    public func respondWithoutBlocking(to request: HTTPRequest) -> HTTPResponse? {
+        guard request.method == "GET" || request.method == "HEAD", let handler = nonBlocking[request.rawPath] else { return nil }
+        return handler(request)
     }
 
     /// Adds a POST route.

@@ -49,6 +49,13 @@ public final class TrainyardApp: HTTPResponder {
         return response
     }
 
+    /// Health checks are answered on the server's event loop; they touch nothing that blocks.
+    public func respondWithoutBlocking(to request: HTTPRequest) -> HTTPResponse? {
+        guard var response = router.respondWithoutBlocking(to: request) else { return nil }
+        SecurityHeaders.apply(to: &response)
+        return response
+    }
+
     /// Registers a page or action; every handler runs inside the web boundary.
     func get(_ pattern: String, _ handler: @escaping WebLayer.Handler) {
         router.get(pattern) { [unowned self] request in self.web.handle(request, handler) }

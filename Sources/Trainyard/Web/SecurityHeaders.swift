@@ -14,12 +14,18 @@ enum SecurityHeaders {
         "frame-ancestors 'none'",
     ].joined(separator: "; ")
 
+    static let all: [(String, String)] = [
+        ("Content-Security-Policy", contentSecurityPolicy),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
+
+    /// Appends the headers; no handler sets any of them, so there is nothing to replace (and no
+    /// per-request search through the headers).
     static func apply(to response: inout HTTPResponse) {
-        response.headers.set("Content-Security-Policy", contentSecurityPolicy)
-        response.headers.set("X-Content-Type-Options", "nosniff")
-        response.headers.set("X-Frame-Options", "DENY")
-        response.headers.set("Referrer-Policy", "same-origin")
-        response.headers.set("Cross-Origin-Opener-Policy", "same-origin")
-        response.headers.set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        for (name, value) in all { response.headers.add(name, value) }
     }
 }
