@@ -91,6 +91,11 @@ import TrainyardTestSupport
         #expect(page.header("Retry-After") == "5")
         #expect(page.body.contains("Temporarily unavailable"))
         #expect(try TestHTTPClient.send(port: running.port, method: "GET", path: "/healthz").status == 200)
+        // Scripts polling the API get the outage as JSON, not as an HTML page.
+        let api = try TestHTTPClient.send(port: running.port, method: "GET", path: "/api/training/1/metrics")
+        #expect(api.status == 503)
+        #expect(api.header("Content-Type")?.hasPrefix("application/json") == true)
+        #expect(api.body.contains("\"error\""))
     }
 
     @Test(arguments: TestDatabaseKind.enabled)

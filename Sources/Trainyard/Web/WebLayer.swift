@@ -163,7 +163,11 @@ public final class WebLayer {
     }
 
     /// An error page in the layout; falls back to plain text if even the template fails.
+    /// Under `/api/` the error is JSON (`{"error": "…"}`) so scripts can read it.
     public func errorPage(status: Int, title: String, message: String, _ ctx: WebContext) -> HTTPResponse {
+        if ctx.request.path.hasPrefix("/api/") {
+            return JSON.error(message, status: status)
+        }
         do {
             return try page("errors/error", title: title, section: nil,
                             ["status": .int(status), "heading": .string(title), "message": .string(message)], ctx, status: status)
