@@ -100,6 +100,34 @@ extension Fixtures {
     }
 
     @Test(arguments: TestDatabaseKind.enabled)
+    func bucketsOlderThanTheRetentionAreDeletedInBatches(_ kind: TestDatabaseKind) throws {
+        let db = try prepare(kind)
+        defer { db.close() }
+        let job = try Fixtures.completeJob(db, modelID: try Fixtures.model(db))
+        let t0 = minuteStart()
+        let id = try Fixtures.deployment(db, jobID: job, now: t0)
+        // 6,000 buckets from three weeks ago (about four days of minutes) and 100 from yesterday.
+        try db.transaction { conn in
+            for (start, count) in [(-21 * 86_400, 6_000), (-86_400, 100)] {
+                for i in 0..<count {
+                    try conn.execute("""
+                        INSERT INTO inference_metrics (deployment_id, bucket, requests, errors, p50_ms, p95_ms, p99_ms)
+                        VALUES ($1, $2, 60, 0, 40, 100, 180)
+                        """, [.int(Int64(id)), .date(t0.addingTimeInterval(Double(start + i * 60)))])
+                }
+            }
+        }
+        let runner = DeploymentRunner(database: db, speed: 100)
+        #expect(try runner.tick(now: t0.addingTimeInterval(1)).pruned == DeploymentRunner.prunedPerTick)
+        #expect(try runner.tick(now: t0.addingTimeInterval(2)).pruned == 6_000 - DeploymentRunner.prunedPerTick)
+        #expect(try runner.tick(now: t0.addingTimeInterval(3)).pruned == 0)
+        let oldest = try #require(try db.queryOne("SELECT MIN(bucket) AS b FROM inference_metrics WHERE deployment_id = $1",
+                                                  [.int(Int64(id))]))
+        #expect(try oldest.date("b") == t0.addingTimeInterval(-86_400))
+        #expect(try Fixtures.count(db, "inference_metrics") >= 100)
+    }
+
+    @Test(arguments: TestDatabaseKind.enabled)
     func oneBucketPerMinuteIdempotentWithTheLatestWindowOnTheRow(_ kind: TestDatabaseKind) throws {
         let db = try prepare(kind)
         defer { db.close() }

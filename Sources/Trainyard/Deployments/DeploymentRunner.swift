@@ -9,7 +9,8 @@ import Storage
 /// 2. deploying deployments with a running replica become active, with figures for the
 ///    current minute at once;
 /// 3. active deployments without a bucket for the current minute get one (at most
-///    `deploymentsPerTick` per tick; the rest follow on later ticks or in another process).
+///    `deploymentsPerTick` per tick; the rest follow on later ticks or in another process);
+/// 4. buckets older than `retention` are deleted, a batch at a time.
 ///
 /// Rows are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several `serve` processes
 /// never move the same replica or write the same bucket twice; SQLite serialises writers itself.
@@ -38,7 +39,13 @@ final class DeploymentRunner {
         var replicasMoved = 0
         var activated = 0
         var buckets = 0
+        var pruned = 0
     }
+
+    /// Inference buckets are kept for the longest chart range (7 days) plus a day; older ones
+    /// are deleted a batch per tick, so the table stops growing with time.
+    static let retention: TimeInterval = 8 * 86_400
+    static let prunedPerTick = 5_000
 
     @discardableResult
     func tick(now: Date = Date()) throws -> Report {
@@ -52,11 +59,21 @@ final class DeploymentRunner {
             report.activated = try activateDeploying(conn, now: now)
             let (buckets, lastID) = try writeBuckets(conn, minute: minute, after: start)
             report.buckets = buckets
+            report.pruned = try pruneBuckets(conn, before: now.addingTimeInterval(-Self.retention))
             return (report, lastID)
         }
         // Advanced only once the transaction has committed.
         cursor = (minute, lastID)
         return report
+    }
+
+    /// Deletes at most `prunedPerTick` buckets older than `cutoff`, found through
+    /// `inference_metrics_bucket_idx`.
+    private func pruneBuckets(_ conn: DatabaseConnection, before cutoff: Date) throws -> Int {
+        try conn.execute("""
+            DELETE FROM inference_metrics WHERE (deployment_id, bucket) IN
+              (SELECT deployment_id, bucket FROM inference_metrics WHERE bucket < $1 LIMIT \(Self.prunedPerTick))
+            """, [.date(cutoff)])
     }
 
     static func minute(of date: Date) -> Int { Int((date.timeIntervalSince1970 / 60).rounded(.down)) }

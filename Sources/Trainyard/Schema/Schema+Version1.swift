@@ -207,6 +207,7 @@ enum SQLiteSchema {
     static let migrations: [Migration] = [
         Migration(version: 1, name: "initial_schema", sql: SchemaVersion1.sql(for: .sqlite)),
         Migration(version: 2, name: "replicas_in_transition_index", sql: SchemaVersion2.sql),
+        Migration(version: 3, name: "inference_metrics_bucket_index", sql: SchemaVersion3.sql),
     ]
 }
 
@@ -215,6 +216,7 @@ enum PostgresSchema {
     static let migrations: [Migration] = [
         Migration(version: 1, name: "initial_schema", sql: SchemaVersion1.sql(for: .postgres)),
         Migration(version: 2, name: "replicas_in_transition_index", sql: SchemaVersion2.sql),
+        Migration(version: 3, name: "inference_metrics_bucket_index", sql: SchemaVersion3.sql),
     ]
 }
 
@@ -224,5 +226,13 @@ enum PostgresSchema {
 enum SchemaVersion2 {
     static let sql = """
         CREATE INDEX deployment_replicas_status_updated_idx ON deployment_replicas (status, updated_at);
+        """
+}
+
+/// Version 3: the runner deletes inference buckets past the retention period; this index finds
+/// them without scanning the table. The same SQL in both dialects.
+enum SchemaVersion3 {
+    static let sql = """
+        CREATE INDEX inference_metrics_bucket_idx ON inference_metrics (bucket);
         """
 }
