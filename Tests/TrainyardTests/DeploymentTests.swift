@@ -251,3 +251,33 @@ final class ResultBox: @unchecked Sendable {
     func set(_ i: Int, _ value: (Int, Int, String)) { lock.lock(); storage[i] = value; lock.unlock() }
     var values: [(Int, Int, String)] { lock.lock(); defer { lock.unlock() }; return storage }
 }
+
+@Suite struct DeployedJobLinksTests {
+    @Test(arguments: TestDatabaseKind.enabled)
+    func aJobWithALiveDeploymentLinksToItInsteadOfOfferingDeploy(_ kind: TestDatabaseKind) throws {
+        let running = try RunningApp(kind)
+        defer { running.stop() }
+        let model = try Fixtures.model(running.database)
+        let served = try Fixtures.completeJob(running.database, modelID: model, name: "served")
+        let idle = try Fixtures.completeJob(running.database, modelID: model, name: "idle")
+        let deployment = try Fixtures.deployment(running.database, jobID: served)
+        let browser = running.browser()
+
+        let list = try browser.get("/training/jobs?status=complete&sort=name&dir=asc")
+        let idleRow = try #require(list.body.components(separatedBy: "<tr>").first { $0.contains(">idle</a>") })
+        let servedRow = try #require(list.body.components(separatedBy: "<tr>").first { $0.contains(">served</a>") })
+        #expect(idleRow.contains(">Deploy</button>"))
+        #expect(servedRow.contains("href=\"/deployments/\(deployment)\""))
+        #expect(!servedRow.contains(">Deploy</button>"))
+
+        let monitor = try browser.get("/training/jobs/\(served)")
+        #expect(monitor.body.contains("View its deployment"))
+        #expect(!monitor.body.contains("Deploy with options"))
+        #expect(try browser.get("/training/jobs/\(idle)").body.contains("Deploy with options"))
+
+        // Once the deployment is deleted the job can be deployed again.
+        try browser.get("/deployments/\(deployment)")
+        #expect(try browser.post("/deployments/\(deployment)/delete", []).status == 303)
+        #expect(try browser.get("/training/jobs/\(served)").body.contains("Deploy with options"))
+    }
+}

@@ -58,6 +58,8 @@ extension TrainingRoutes {
         let total = counts.values.reduce(0, +)
         let currentPath = Paths.with(Paths.jobs, query.pairs())
 
+        // A complete job that already serves links to its deployment instead of offering Deploy.
+        let deployed = try JobStore(database: app.database).liveDeployments(of: jobs.filter { $0.status == .complete }.map(\.id))
         let rowsValue: [TemplateValue] = jobs.map { job in
             var actions: [TemplateValue] = []
             if job.status == .queued {
@@ -66,7 +68,9 @@ extension TrainingRoutes {
             if job.status == .queued || job.status == .running {
                 actions.append(["label": "Stop", "action": .string(Paths.job(job.id) + "/stop"), "danger": true])
             }
-            if job.status == .complete {
+            if job.status == .complete, let deployment = deployed[job.id] {
+                actions.append(["label": "Deployment", "link": .string(Paths.deployment(deployment))])
+            } else if job.status == .complete {
                 actions.append(["label": "Deploy", "action": .string(Paths.deployments), "primary": true, "jobID": .string(String(job.id))])
             }
             return [

@@ -37,6 +37,7 @@ extension TrainingRoutes {
         if job.status == .queued || job.status == .running {
             actions.append(["label": "Stop", "action": .string(Paths.job(id) + "/stop"), "danger": true])
         }
+        let liveDeployment = job.status == .complete ? try store.liveDeployments(of: [id])[id] : nil
         var data: [String: TemplateValue] = [
             "job": [
                 "id": .int(job.id), "name": .string(job.name), "model": .string(job.modelName),
@@ -47,8 +48,9 @@ extension TrainingRoutes {
                 "created": Format.timestamp(job.createdAt, now: now),
                 "failureReason": job.failureReason.map { .string($0) } ?? .null,
                 "isRunning": .bool(job.status == .running),
-                "isComplete": .bool(job.status == .complete),
+                "canDeploy": .bool(job.status == .complete && liveDeployment == nil),
             ],
+            "deploymentHref": liveDeployment.map { .string(Paths.deployment($0)) } ?? .null,
             "eta": eta.map { .string($0) } ?? .null,
             "elapsed": elapsed.map { .string($0) } ?? .null,
             "lossChart": .string(lossChart.svg(id: "loss-chart")),

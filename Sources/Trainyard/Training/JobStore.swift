@@ -92,4 +92,18 @@ struct JobStore {
             TrainingMetric(step: try $0.int("step"), epoch: try $0.int("epoch"), loss: try $0.double("loss"), accuracy: try $0.double("accuracy"))
         }
     }
+
+    /// The live (deploying, active or paused) deployment of each of `jobIDs` that has one.
+    func liveDeployments(of jobIDs: [Int]) throws -> [Int: Int] {
+        guard !jobIDs.isEmpty else { return [:] }
+        let placeholders = (1...jobIDs.count).map { "$\($0)" }.joined(separator: ", ")
+        var out: [Int: Int] = [:]
+        for row in try database.query("""
+            SELECT job_id, id FROM deployments
+            WHERE deleted_at IS NULL AND status IN ('deploying', 'active', 'paused') AND job_id IN (\(placeholders))
+            """, jobIDs.map { .int(Int64($0)) }) {
+            out[try row.int("job_id")] = try row.int("id")
+        }
+        return out
+    }
 }
