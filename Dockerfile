@@ -8,7 +8,9 @@ WORKDIR /src
 # Resolve dependencies first so source edits reuse this layer.
 COPY Package.swift ./
 RUN swift package resolve
+# Every target the manifest declares must exist on disk, test targets included.
 COPY Sources ./Sources
+COPY Tests ./Tests
 RUN swift build -c release --product trainyard --static-swift-stdlib \
  && cp "$(swift build -c release --show-bin-path)/trainyard" /trainyard
 
