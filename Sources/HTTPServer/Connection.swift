@@ -35,6 +35,9 @@ final class Connection {
     var outputOffset = 0
     var closeAfterOutput = false
     var lingerBytes = 0
+    /// The events epoll currently watches for this socket, so re-arming is skipped when nothing
+    /// changes (a keep-alive connection answered on the event loop needs no `epoll_ctl` at all).
+    var registeredEvents: UInt32 = 0
 
     private var items: [Item] = []
     private var itemsHead = 0

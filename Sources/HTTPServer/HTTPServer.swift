@@ -256,7 +256,8 @@ public final class HTTPServer: @unchecked Sendable {
                 id: id, fd: fd, remoteAddress: "\(remote.address):\(remote.port)",
                 limits: configuration.parserLimits, deadline: now + configuration.headTimeout)
             connections[id] = connection
-            register(fd: fd, id: id, events: Epoll.input | Epoll.oneShot)
+            register(fd: fd, id: id, events: Epoll.input)
+            connection.registeredEvents = Epoll.input
         }
     }
 
@@ -343,6 +344,7 @@ public final class HTTPServer: @unchecked Sendable {
                 // Cheap, never-blocking answers skip the worker hand-off (two thread wake-ups).
                 complete(deliver(response, for: job), now: Socket.monotonicNow())
             } else {
+                disarm(connection)
                 pool.submit(job)
             }
         }
@@ -550,9 +552,20 @@ public final class HTTPServer: @unchecked Sendable {
         _ = Epoll.modify(epollFD, fd, events: events, data: id)
     }
 
+    /// Level-triggered interest in reading or writing; unchanged interest costs no syscall.
     private func arm(_ connection: Connection, writable: Bool) {
-        modify(fd: connection.fd, id: connection.id,
-               events: (writable ? Epoll.output : Epoll.input) | Epoll.oneShot)
+        let events = writable ? Epoll.output : Epoll.input
+        guard connection.registeredEvents != events else { return }
+        modify(fd: connection.fd, id: connection.id, events: events)
+        connection.registeredEvents = events
+    }
+
+    /// Stops events for a connection a worker holds. One-shot with no interest: a hang-up is
+    /// reported at most once instead of on every loop while the worker runs.
+    private func disarm(_ connection: Connection) {
+        guard connection.registeredEvents != Epoll.oneShot else { return }
+        modify(fd: connection.fd, id: connection.id, events: Epoll.oneShot)
+        connection.registeredEvents = Epoll.oneShot
     }
 
     /// Must hold `lock`: `wakeFD` is closed under it once the reactor exits.
