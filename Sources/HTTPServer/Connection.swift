@@ -38,6 +38,8 @@ final class Connection {
     /// The events epoll currently watches for this socket, so re-arming is skipped when nothing
     /// changes (a keep-alive connection answered on the event loop needs no `epoll_ctl` at all).
     var registeredEvents: UInt32 = 0
+    /// When the body being read must be complete (`bodyTimeout` after its first byte).
+    var bodyDeadline = Double.infinity
 
     private var items: [Item] = []
     private var itemsHead = 0

@@ -314,11 +314,13 @@ public final class HTTPServer: @unchecked Sendable {
             return
         }
         if connection.parser.isReadingBody {
-            connection.deadline = now + configuration.bodyIdleTimeout
-            connection.headDeadlineSet = false
-        } else if connection.parser.hasPartialRequest && !connection.headDeadlineSet {
-            connection.deadline = now + configuration.headTimeout
-            connection.headDeadlineSet = true
+            setBodyDeadline(connection, now: now)
+        } else {
+            connection.bodyDeadline = .infinity
+            if connection.parser.hasPartialRequest && !connection.headDeadlineSet {
+                connection.deadline = now + configuration.headTimeout
+                connection.headDeadlineSet = true
+            }
         }
         arm(connection, writable: false)
     }
@@ -384,9 +386,12 @@ public final class HTTPServer: @unchecked Sendable {
         }
         connection.phase = .reading
         if connection.parser.isReadingBody {
-            connection.deadline = now + configuration.bodyIdleTimeout
-            connection.headDeadlineSet = false
-        } else if connection.parser.hasPartialRequest {
+            setBodyDeadline(connection, now: now)
+            arm(connection, writable: false)
+            return
+        }
+        connection.bodyDeadline = .infinity
+        if connection.parser.hasPartialRequest {
             connection.deadline = now + configuration.headTimeout
             connection.headDeadlineSet = true
         } else {
@@ -394,6 +399,13 @@ public final class HTTPServer: @unchecked Sendable {
             connection.headDeadlineSet = false
         }
         arm(connection, writable: false)
+    }
+
+    /// While a body is read: the idle gap, capped by the whole-body deadline set at its start.
+    private func setBodyDeadline(_ connection: Connection, now: Double) {
+        if connection.bodyDeadline == .infinity { connection.bodyDeadline = now + configuration.bodyTimeout }
+        connection.deadline = min(now + configuration.bodyIdleTimeout, connection.bodyDeadline)
+        connection.headDeadlineSet = false
     }
 
     private func sendAndClose(_ connection: Connection, status: Int, now: Double) {
@@ -472,7 +484,7 @@ public final class HTTPServer: @unchecked Sendable {
                 if connection.parser.hasPartialRequest {
                     logger.info("request timed out: 408", metadata: [
                         "status": "408", "remote": "\(connection.remoteAddress)",
-                        "reason": "\(connection.parser.isReadingBody ? "body idle timeout" : "head timeout")",
+                        "reason": "\(connection.parser.isReadingBody ? (now >= connection.bodyDeadline ? "body timeout" : "body idle timeout") : "head timeout")",
                     ])
                     sendAndClose(connection, status: 408, now: now)
                 } else {

@@ -23,6 +23,9 @@ public struct ServerConfiguration {
     /// Longest gap between two pieces of a request body, and longest stall while writing a
     /// response, in seconds. Beyond: 408 (or a plain close while writing).
     public var bodyIdleTimeout: Double = 10
+    /// Seconds for a whole request body, however steadily it trickles in, so a client dripping
+    /// a byte just inside the idle timeout cannot hold a connection for ever. Beyond: 408.
+    public var bodyTimeout: Double = 60
     /// Seconds an idle keep-alive connection is kept between requests; then closed quietly.
     public var keepAliveTimeout: Double = 5
     /// Requests served on one connection; the last one is answered with `Connection: close`.

@@ -64,6 +64,26 @@ import Glibc
         }
     }
 
+    @Test func bodyDrippedInsideTheIdleTimeout_StillEndsAtTheBodyDeadline() throws {
+        try withServer(configure: { $0.bodyIdleTimeout = 1; $0.bodyTimeout = 1.5 }) { (_, port) throws in
+            let client = try TestClient(port: port)
+            let started = Date()
+            client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n")
+            // One byte every 0.4 s never trips the 1 s idle timeout; the 1.5 s body deadline ends it.
+            let dripper = Thread {
+                for _ in 0..<20 {
+                    Thread.sleep(forTimeInterval: 0.4)
+                    if !client.send("x") { return }
+                }
+            }
+            dripper.start()
+            let response = try client.readResponse()
+            #expect(response.status == 408)
+            let elapsed = Date().timeIntervalSince(started)
+            #expect(elapsed >= 1.4 && elapsed < 4, "ended at the whole-body deadline, after \(elapsed) s")
+        }
+    }
+
     @Test func keepAliveIdle_ClosesQuietly() throws {
         try withServer(configure: { $0.keepAliveTimeout = 0.3 }) { (_, port) throws in
             let client = try TestClient(port: port)
