@@ -89,6 +89,7 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (default 1048576).") var maxBodyBytes: Int?
     @Option(name: .customLong("head-timeout"), help: "Seconds a client has to send request headers (default 10).") var headTimeout: Double?
     @Option(name: .customLong("keep-alive-timeout"), help: "Seconds an idle keep-alive connection stays open (default 5).") var keepAliveTimeout: Double?
+    @Option(name: .customLong("body-timeout"), help: "Seconds a whole request body may take to arrive (default 60).") var bodyTimeout: Double?
 
     func run() throws {
         var config: AppConfiguration
@@ -120,6 +121,7 @@ struct Serve: ParsableCommand {
         if let maxBodyBytes { server.maxBodyBytes = max(0, maxBodyBytes) }
         if let headTimeout { server.headTimeout = max(0.1, headTimeout) }
         if let keepAliveTimeout { server.keepAliveTimeout = max(0.1, keepAliveTimeout) }
+        if let bodyTimeout { server.bodyTimeout = max(0.1, bodyTimeout) }
 
         let http = HTTPServer(configuration: server, responder: app, logger: logger)
         do {
