@@ -73,8 +73,7 @@ import TrainyardTestSupport
     func stopAndIllegalTransitions(_ kind: TestDatabaseKind) throws {
         let running = try RunningApp(kind)
         defer { running.stop() }
-        let model = try Fixtures.model(running.database)
-        let id = try Fixtures.job(running.database, modelID: model)
+        let id = try running.queuedJob()
         let browser = running.browser()
         try browser.get("/training/jobs/\(id)")
 
@@ -167,8 +166,7 @@ import TrainyardTestSupport
     func tamperedFlashCookieIsIgnored(_ kind: TestDatabaseKind) throws {
         let running = try RunningApp(kind)
         defer { running.stop() }
-        let model = try Fixtures.model(running.database)
-        let id = try Fixtures.job(running.database, modelID: model)
+        let id = try running.queuedJob()
         let browser = running.browser()
         try browser.get("/training/jobs/\(id)")
         try browser.post("/training/jobs/\(id)/start", [])

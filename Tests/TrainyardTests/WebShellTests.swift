@@ -46,8 +46,7 @@ import TrainyardTestSupport
     func sessionAndFlashCookiesAreHttpOnlyAndSameSite(_ kind: TestDatabaseKind) throws {
         let running = try RunningApp(kind)
         defer { running.stop() }
-        let model = try Fixtures.model(running.database)
-        let id = try Fixtures.job(running.database, modelID: model)
+        let id = try running.queuedJob()
         let browser = running.browser()
         let first = try browser.get("/training/jobs/\(id)")
         let session = try #require(first.headers("Set-Cookie").first { $0.hasPrefix("ty_session=") })

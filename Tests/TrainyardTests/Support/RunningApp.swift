@@ -43,6 +43,11 @@ final class RunningApp {
 
     func browser() -> TestBrowser { TestBrowser(port: port) }
 
+    /// A model and one queued job of it; returns the job's id.
+    func queuedJob() throws -> Int {
+        try Fixtures.job(database, modelID: try Fixtures.model(database))
+    }
+
     func stop() {
         server.shutdown()
         server.waitUntilStopped()
