@@ -44,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "TrainyardCLI",
             dependencies: [
-                "Trainyard", "StorageSQLite", "StoragePostgres", "HTTPServer",
+                "Trainyard", "Storage", "StorageSQLite", "StoragePostgres", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,7 +61,10 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "TemplateEngineTests", dependencies: ["TemplateEngine"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageSQLite", "StoragePostgres", "TrainyardTestSupport"]),
-        .testTarget(name: "TrainyardTests", dependencies: ["Trainyard", "HTTPServer", "Storage", "StorageSQLite", "TrainyardTestSupport"]),
+        .testTarget(name: "TrainyardTests", dependencies: [
+            "Trainyard", "HTTPServer", "Storage", "StorageSQLite", "TrainyardTestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )

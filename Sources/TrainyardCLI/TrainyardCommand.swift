@@ -89,6 +89,8 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (default 1048576).") var maxBodyBytes: Int?
     @Option(name: .customLong("head-timeout"), help: "Seconds a client has to send request headers (default 10).") var headTimeout: Double?
     @Option(name: .customLong("keep-alive-timeout"), help: "Seconds an idle keep-alive connection stays open (default 5).") var keepAliveTimeout: Double?
+    @Flag(name: .customLong("secure-cookies"), help: "Mark cookies Secure, for a server behind TLS (env TRAINYARD_SECURE_COOKIES).")
+    var secureCookies = false
     @Option(name: .customLong("body-timeout"), help: "Seconds a whole request body may take to arrive (default 60).") var bodyTimeout: Double?
 
     func run() throws {
@@ -97,6 +99,7 @@ struct Serve: ParsableCommand {
             config = try common.resolve()
             if let host { config.host = host }
             if let port { config.port = try AppConfiguration.parsePort(String(port), source: "--port") }
+            if secureCookies { config.secureCookies = true }
             if let simSpeed { config.simulationSpeed = try AppConfiguration.parseSpeed(String(simSpeed), source: "--sim-speed") }
         } catch {
             Bootstrap.fail("\(error)")
@@ -201,20 +204,12 @@ struct BenchLoad: ParsableCommand {
     @Option(help: "How many deployments to insert.") var rows: Int = 100_000
 
     func run() throws {
-        let config: AppConfiguration
-        do { config = try common.resolve() } catch { Bootstrap.fail("\(error)") }
-        let logger = Bootstrap.logger(config)
-        do {
-            let database = try Bootstrap.openDatabase(config, logger: logger)
-            defer { database.close() }
-            try Bootstrap.migrate(database, logger: logger)
+        Bootstrap.withMigratedDatabase(common, failure: "bulk load failed") { database, logger in
             let started = Date()
             let summary = try DeploymentBulkLoader.load(database, rows: max(0, rows)) { done in
                 if done % 50_000 == 0 { logger.info("loaded", metadata: ["rows": "\(done)"]) }
             }
             logger.info("\(summary) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
-        } catch {
-            Bootstrap.fail("bulk load failed: \(error)")
         }
     }
 }

@@ -20,7 +20,7 @@ import TrainyardTestSupport
                       .double(Double(300 + i * 50)), .double(Double(i) / 1000)])
             ids.append(id)
         }
-        try db.transaction { conn in try StatusCounters.recount(conn) }
+        try db.transaction { conn in try DeploymentStore.recount(conn) }
         return ids
     }
 
@@ -79,7 +79,7 @@ import TrainyardTestSupport
         #expect(order(two.body, ids).count == 12)
 
         let search = try browser.get("/deployments?q=NANO")
-        #expect(search.body.contains("Deployments with matching “NANO”"))
+        #expect(search.body.contains("Deployments matching “NANO”"))
         #expect(order(search.body, ids) == ids.enumerated().filter { $0.offset % 2 == 0 }.map(\.element).reversed())
         #expect(order(try browser.get("/deployments?q=big-coder-v1.3").body, ids) == [ids[5]])
 

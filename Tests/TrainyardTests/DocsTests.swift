@@ -153,14 +153,14 @@ import TrainyardTestSupport
     @Test func viewDataCarriesContentsAndNeighbours() throws {
         let library = try load()
         let page = library.pages[1]
-        let data = DocsViews.show(page, in: library)
+        let data = DocsPageView(page: page, library: library).members()
         #expect(data["page"]?["html"] == .string(page.html))
         #expect(data["previous"]?["href"] == .string("/docs/" + page.previous!))
         #expect(data["hasContents"] == .bool(true))
         guard case .list(let contents)? = data["contents"] else { Issue.record("no contents"); return }
         #expect(contents.count == page.headings.count)
         #expect(contents.first?["href"] == .string("#" + page.headings[0].id))
-        guard case .list(let index)? = DocsViews.index(library)["pages"] else { Issue.record("no index"); return }
+        guard case .list(let index)? = DocsIndexView(library: library).members()["pages"] else { Issue.record("no index"); return }
         #expect(index.count == library.pages.count)
     }
 

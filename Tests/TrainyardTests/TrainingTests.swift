@@ -194,7 +194,7 @@ import TrainyardTestSupport
 
         let first = try browser.get("/training/jobs")
         #expect(first.status == 200)
-        #expect(first.body.contains("All jobs, sorted by created, descending, page 1."))
+        #expect(first.body.contains("All jobs, sorted by created, descending, page 1, 25 per page."))
         #expect(first.body.contains("rel=\"next\""))
 
         for key in ["name", "model", "status", "epochs", "lr", "progress", "created"] {
@@ -210,7 +210,7 @@ import TrainyardTestSupport
         #expect(byName.body.contains("aria-sort=\"ascending\""))
 
         let filtered = try browser.get("/training/jobs?q=JOB-0&model=small-one")
-        #expect(filtered.body.contains("Jobs matching “JOB-0”, model Small One"))
+        #expect(filtered.body.contains("Jobs matching “JOB-0”, for model Small One"))
         #expect(filtered.body.components(separatedBy: "\">job-0").count - 1 == 4)
 
         let none = try browser.get("/training/jobs?q=zzz")
@@ -224,11 +224,19 @@ import TrainyardTestSupport
         }
         let clamped = try browser.get("/training/jobs?per=100000&sort=nonsense")
         #expect(clamped.body.contains("sorted by created, descending"))
+        // Past the last page: said so, with a way back (the jobs list used to call this "no matches").
         let past = try browser.get("/training/jobs?page=50")
-        #expect(past.body.contains("No jobs match these filters."))
+        #expect(past.body.contains("There are no jobs on page 50."))
+        #expect(!past.body.contains("No jobs match these filters."))
+        #expect(past.body.contains("href=\"/training/jobs\">Go to the first page"))
         #expect(past.body.contains("rel=\"prev\""))
+        // Deeper than the deepest page served: clamped to it, with a note, as on the deployments table.
+        let deep = try browser.get("/training/jobs?page=9000&per=100")
+        #expect(deep.status == 200)
+        #expect(deep.body.contains("page 101, 100 per page."))
+        #expect(deep.body.contains("Pages deeper than 101 are not served"))
         let statusFiltered = try browser.get("/training/jobs?status=queued&status=bogus")
-        #expect(statusFiltered.body.contains("Jobs status queued"))
+        #expect(statusFiltered.body.contains("Jobs with status queued"))
         #expect(statusFiltered.body.contains("value=\"queued\" checked"))
     }
 

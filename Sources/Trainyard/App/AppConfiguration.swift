@@ -18,6 +18,8 @@ public struct AppConfiguration: Sendable {
     /// Multiplies the pace of simulated training and replica start-up.
     public var simulationSpeed: Double = 1
     public var logLevel: LogLevel = .info
+    /// Marks cookies `Secure`, for a Trainyard served over TLS or behind a TLS proxy.
+    public var secureCookies = false
     /// Directories the web layer reads at start-up.
     public var templatesDirectory: String = "Templates"
     public var publicDirectory: String = "Public"
@@ -45,6 +47,7 @@ public struct AppConfiguration: Sendable {
         if let key = value("SECRET_KEY") { config.secretKey = key }
         if let speed = value("TRAINYARD_SIM_SPEED") { config.simulationSpeed = try parseSpeed(speed, source: "TRAINYARD_SIM_SPEED") }
         if let level = value("LOG_LEVEL") { config.logLevel = try parseLogLevel(level, source: "LOG_LEVEL") }
+        if let secure = value("TRAINYARD_SECURE_COOKIES") { config.secureCookies = try parseFlag(secure, source: "TRAINYARD_SECURE_COOKIES") }
         if let dir = value("TRAINYARD_TEMPLATES_DIR") { config.templatesDirectory = dir }
         if let dir = value("TRAINYARD_PUBLIC_DIR") { config.publicDirectory = dir }
         if let dir = value("TRAINYARD_DOCS_DIR") { config.docsDirectory = dir }
@@ -63,6 +66,14 @@ public struct AppConfiguration: Sendable {
             throw Invalid(description: "\(source) must be a positive number (1 = real pace, 50–1000 for demos), got '\(text)'")
         }
         return speed
+    }
+
+    public static func parseFlag(_ text: String, source: String) throws -> Bool {
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw Invalid(description: "\(source) must be true or false, got '\(text)'")
+        }
     }
 
     public static func parseLogLevel(_ text: String, source: String) throws -> LogLevel {

@@ -26,16 +26,20 @@ public final class TrainyardApp: HTTPResponder {
         for required in Self.requiredTemplates where !templates.contains(required) {
             throw AppConfiguration.Invalid(description: "template '\(required)' is missing from \(configuration.templatesDirectory)")
         }
-        self.web = WebLayer(templates: templates, secret: secret, logger: logger)
+        self.web = WebLayer(templates: templates, secret: secret, secureCookies: configuration.secureCookies, logger: logger)
         self.staticFiles = StaticFiles(root: configuration.publicDirectory, urlPrefix: "/static/")
         self.docs = try DocsLibrary(directory: configuration.docsDirectory)
         addRoutes()
     }
 
-    static let requiredTemplates = [
-        "layout", "errors/error", "dashboard/index", "models/index", "models/show",
-        "training/configure", "training/index", "training/show", "docs/index", "docs/show",
+    /// Every page the app renders; their templates must exist, or the boot fails.
+    static let pages: [any PageView.Type] = [
+        DashboardView.self, ModelListView.self, ModelView.self, ConfigureJobView.self, JobListView.self, JobMonitorView.self,
+        DeploymentListView.self, DeployFormView.self, DeploymentDetailView.self, DocsIndexView.self, DocsPageView.self,
     ]
+
+    static var requiredTemplates: [String] { ["layout", WebLayer.errorTemplate] + pages.map { $0.template } }
+
 
     public func respond(to request: HTTPRequest) throws -> HTTPResponse {
         var response: HTTPResponse

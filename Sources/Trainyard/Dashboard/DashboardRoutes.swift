@@ -1,6 +1,5 @@
 import Foundation
 import HTTPServer
-import Storage
 import TemplateEngine
 
 /// `GET /`: jobs by status, deployed models by status, the latest jobs and deployments.
@@ -10,76 +9,73 @@ enum DashboardRoutes {
     }
 
     static func showDashboard(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
-        let db = app.database
-        let now = Date()
-        var jobCounts: [String: Int] = [:]
-        for row in try db.query("SELECT status, count FROM job_status_counts", []) {
-            jobCounts[try row.string("status")] = try row.int("count")
-        }
-        var deploymentCounts: [String: Int] = [:]
-        for row in try db.query("SELECT status, count FROM deployment_status_counts", []) {
-            deploymentCounts[try row.string("status")] = try row.int("count")
-        }
-        let recentJobs = try db.query("""
-            SELECT j.id, j.name, j.status, j.epochs, j.steps_per_epoch, j.current_step, j.created_at, m.name AS model_name
-            FROM training_jobs j JOIN models m ON m.id = j.model_id
-            ORDER BY j.created_at DESC, j.id DESC LIMIT 6
-            """, [])
-        let recentDeployments = try db.query("""
-            SELECT id, model_name, name, version, status, created_at
-            FROM deployments WHERE deleted_at IS NULL
-            ORDER BY created_at DESC, id DESC LIMIT 6
-            """, [])
+        let jobs = JobStore(database: app.database)
+        let deployments = DeploymentStore(database: app.database)
+        return try app.web.render(DashboardView(
+            jobCounts: try jobs.statusCounts(), deploymentCounts: try deployments.statusCounts(),
+            recentJobs: try jobs.recent(limit: 6), recentDeployments: try deployments.recent(limit: 6), now: Date()), ctx)
+    }
+}
 
-        let jobTiles: [TemplateValue] = JobStatus.allCases.map { status in
-            [
-                "label": .string(status.label), "count": .int(jobCounts[status.rawValue] ?? 0),
-                "href": .string(Paths.with(Paths.jobs, [("status", status.rawValue)])),
-                "tone": .string(status.tone), "icon": .string(status.icon),
-            ]
-        }
-        let liveTotal = DeploymentStatus.allCases.reduce(0) { $0 + (deploymentCounts[$1.rawValue] ?? 0) }
-        var deploymentTiles: [TemplateValue] = [DeploymentStatus.active, .paused, .failed].map { status in
-            [
-                "label": .string(status.label), "count": .int(deploymentCounts[status.rawValue] ?? 0),
-                "href": .string(Paths.with(Paths.deployments, [("status", status.rawValue)])),
-                "tone": .string(status.tone), "icon": .string(status.icon),
-            ]
-        }
-        deploymentTiles.append(["label": "Total", "count": .int(liveTotal), "href": .string(Paths.deployments),
-                                "tone": "neutral", "icon": "layers"])
+/// A count that links to the list filtered by it.
+struct StatusTile: TemplateConvertible {
+    var label: String
+    var count: Int
+    var href: String
+    var tone: String
+    var icon: String
 
-        let jobs: [TemplateValue] = try recentJobs.map { row in
-            let status = JobStatus(rawValue: try row.string("status")) ?? .queued
-            let total = max(try row.int("epochs") * row.int("steps_per_epoch"), 1)
-            let percent = min(100, try row.int("current_step") * 100 / total)
-            let created = try row.date("created_at")
-            return [
-                "name": .string(try row.string("name")), "href": .string(Paths.job(try row.int("id"))),
-                "model": .string(try row.string("model_name")), "status": Badge.job(status),
-                "progress": .int(percent),
-                "created": Format.timestamp(created, now: now),
-            ]
+    init<S: BadgeStatus>(_ status: S, count: Int, list: String) {
+        self.init(label: status.label, count: count, href: Paths.with(list, [("status", status.rawValue)]), tone: status.tone, icon: status.icon)
+    }
+
+    init(label: String, count: Int, href: String, tone: String, icon: String) {
+        self.label = label
+        self.count = count
+        self.href = href
+        self.tone = tone
+        self.icon = icon
+    }
+
+    var templateValue: TemplateValue {
+        ["label": .string(label), "count": .int(count), "href": .string(href), "tone": .string(tone), "icon": .string(icon)]
+    }
+}
+
+struct DashboardView: PageView {
+    static let template = "dashboard/index"
+    let title = "Dashboard"
+    let section: NavSection? = .dashboard
+
+    var jobCounts: [JobStatus: Int]
+    var deploymentCounts: [DeploymentStatus: Int]
+    var recentJobs: [TrainingJob]
+    var recentDeployments: [Deployment]
+    var now: Date
+
+    func members() -> [String: TemplateValue] {
+        let jobTiles = JobStatus.allCases.map { StatusTile($0, count: jobCounts[$0] ?? 0, list: Paths.jobs) }
+        var deploymentTiles = [DeploymentStatus.active, .paused, .failed].map {
+            StatusTile($0, count: deploymentCounts[$0] ?? 0, list: Paths.deployments)
         }
-        let deployments: [TemplateValue] = try recentDeployments.map { row in
-            let status = DeploymentStatus(rawValue: try row.string("status")) ?? .failed
-            return [
-                "model": .string(try row.string("model_name")), "name": .string(try row.string("name")),
-                "version": .string(try row.string("version")), "href": .string(Paths.deployment(try row.int("id"))),
-                "status": Badge.deployment(status),
-                "created": Format.timestamp(try row.date("created_at"), now: now),
-            ]
-        }
-        return try app.web.page("dashboard/index", title: "Dashboard", section: .dashboard, [
-            "jobTiles": .list(jobTiles),
-            "deploymentTiles": .list(deploymentTiles),
-            "recentJobs": .list(jobs),
-            "hasRecentJobs": .bool(!jobs.isEmpty),
-            "hasRecentDeployments": .bool(!deployments.isEmpty),
-            "recentDeployments": .list(deployments),
+        deploymentTiles.append(StatusTile(label: "Total", count: deploymentCounts.values.reduce(0, +), href: Paths.deployments,
+                                          tone: "neutral", icon: "layers"))
+        return [
+            "jobTiles": jobTiles.templateValue,
+            "deploymentTiles": deploymentTiles.templateValue,
+            "recentJobs": .list(recentJobs.map { job in
+                ["name": .string(job.name), "href": .string(Paths.job(job.id)), "model": .string(job.modelName),
+                 "status": Badge.of(job.status), "progress": .int(job.percent), "created": Format.timestamp(job.createdAt, now: now)]
+            }),
+            "hasRecentJobs": .bool(!recentJobs.isEmpty),
+            "recentDeployments": .list(recentDeployments.map { d in
+                ["model": .string(d.modelName), "name": .string(d.name), "version": .string(d.version),
+                 "href": .string(Paths.deployment(d.id)), "status": Badge.of(d.status), "created": Format.timestamp(d.createdAt, now: now)]
+            }),
+            "hasRecentDeployments": .bool(!recentDeployments.isEmpty),
             "configureHref": .string(Paths.configure),
             "jobsHref": .string(Paths.jobs),
             "deploymentsHref": .string(Paths.deployments),
-        ], ctx)
+        ]
     }
 }

@@ -1,15 +1,12 @@
 import Foundation
 
 /// A deployment as the pages and the runner read it: the row plus its model's slug and size.
-struct Deployment {
+struct Deployment: Equatable {
     var id: Int
     var jobID: Int
     var jobName: String
     var jobSeed: Int
-    var modelID: Int
-    var modelSlug: String
-    var modelName: String
-    var sizeClass: SizeClass
+    var model: ModelRef
     var name: String
     var version: String
     var status: DeploymentStatus
@@ -19,18 +16,49 @@ struct Deployment {
     var createdAt: Date
     var updatedAt: Date
     var deletedAt: Date?
+    var stats: DeploymentStats
+    var statsAt: Date?
+
+    var modelSlug: String { model.slug }
+    var modelName: String { model.name }
+    var sizeClass: SizeClass { model.sizeClass }
+    var isDeleted: Bool { deletedAt != nil }
+}
+
+/// The latest inference window, kept on the deployment row so tables sort by it in SQL.
+struct DeploymentStats: Equatable {
     var rps: Double
     var p50: Double
     var p95: Double
     var p99: Double
     var errorRate: Double
-    var statsAt: Date?
 
-    var isDeleted: Bool { deletedAt != nil }
+    static let zero = DeploymentStats(rps: 0, p50: 0, p95: 0, p99: 0, errorRate: 0)
+
+    /// Thresholds from the monitoring guidance: P50 above 200 ms is a warning, P95 above 500 ms
+    /// and errors above 1 % are critical.
+    static let p50Warning = 200.0, p95Critical = 500.0, errorCritical = 0.01
+
+    var p50IsHigh: Bool { p50 > Self.p50Warning }
+    var p95IsHigh: Bool { p95 > Self.p95Critical }
+    var errorsAreHigh: Bool { errorRate > Self.errorCritical }
+}
+
+/// A row of the deployments table: only what the table shows.
+struct DeploymentListRow {
+    var id: Int
+    var modelName: String
+    var name: String
+    var version: String
+    var status: DeploymentStatus
+    var targetReplicas: Int
+    var runningReplicas: Int
+    var stats: DeploymentStats
+    var createdAt: Date
 }
 
 /// A replica's state; the runner moves them along at the simulation's pace.
-enum ReplicaStatus: String, CaseIterable, Sendable {
+enum ReplicaStatus: String, CaseIterable, Sendable, BadgeStatus {
     case pending, starting, running, stopping, stopped, failed
 
     var label: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
@@ -54,9 +82,6 @@ enum ReplicaStatus: String, CaseIterable, Sendable {
         case .failed: "x"
         }
     }
-
-    /// States that count towards serving (or about to serve) traffic.
-    static let live: [ReplicaStatus] = [.pending, .starting, .running]
 }
 
 struct DeploymentReplica {
@@ -72,12 +97,6 @@ struct DeploymentResources: Equatable {
     var gpu: Int
     var storageGB: Int
 
-    static let cpuRange = 0.5...32.0
-    static let memoryRange = 512...65536
-    static let gpuRange = 0...8
-    static let storageRange = 1...1000
-    static let replicaRange = 1...100
-
     /// What a deployment gets when the Deploy button is pressed without choosing: sized to the model.
     static func defaults(for size: SizeClass) -> (replicas: Int, resources: DeploymentResources) {
         switch size {
@@ -85,6 +104,26 @@ struct DeploymentResources: Equatable {
         case .small: (2, DeploymentResources(cpu: 4, memoryMB: 16384, gpu: 1, storageGB: 20))
         case .large: (2, DeploymentResources(cpu: 8, memoryMB: 32768, gpu: 1, storageGB: 50))
         }
+    }
+}
+
+/// The limits of a deployment's replicas and resources, defined once for the form, the store,
+/// the templates and the docs.
+enum DeploymentRules {
+    static let replicas = IntegerRule(field: "replicas", range: 1...100, message: "Replicas must be a whole number from 1 to 100.")
+    static let cpu = DecimalRule(field: "cpu", range: 0.5...32, message: "CPU must be a number of cores from 0.5 to 32.")
+    static let memoryMB = IntegerRule(field: "memory_mb", range: 512...65536, message: "Memory must be a whole number of MB from 512 to 65536.")
+    static let gpu = IntegerRule(field: "gpu", range: 0...8, message: "GPUs must be a whole number from 0 to 8.")
+    static let storageGB = IntegerRule(field: "storage_gb", range: 1...1000, message: "Storage must be a whole number of GB from 1 to 1000.")
+    static let name = TextRule(field: "name", maxScalars: 100, message: "Keep the deployment name to 100 characters or fewer.")
+
+    /// Checks what a store is about to write.
+    static func check(replicas: Int, _ r: DeploymentResources) throws {
+        try Self.replicas.check(replicas)
+        try cpu.check(r.cpu)
+        try memoryMB.check(r.memoryMB)
+        try gpu.check(r.gpu)
+        try storageGB.check(r.storageGB)
     }
 }
 

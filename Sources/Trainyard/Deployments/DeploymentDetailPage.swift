@@ -25,63 +25,68 @@ extension DeploymentRoutes {
         let store = DeploymentStore(database: app.database)
         guard let d = try store.find(id) else { throw HTTPError.notFound(notFoundMessage) }
         let now = Date()
-
         let requested = ctx.request.query["range"]
         let range = chartRanges.first { $0.key == requested } ?? chartRanges[0]
-        let rangeNote: String? = (requested != nil && requested != range.key)
-            ? "There is no range “\(String(requested!.prefix(20)))”; showing the last hour." : nil
         // Start on a step boundary so partial steps at both ends never make one point too many.
         let since = ((now.timeIntervalSince1970 - Double(range.seconds)) / Double(range.step)).rounded(.up) * Double(range.step)
-        let points = try store.chartSeries(id, since: Date(timeIntervalSince1970: since), width: range.step)
-        func x(_ date: Date) -> Double { date.timeIntervalSince(now) / range.unit }
-        let xRange = -Double(range.seconds) / range.unit...0
-        let formatAgo: (Double) -> String = { LineChart.compact(abs($0)) }
-        let requestsChart = LineChart(
-            title: "Requests per second, \(range.label.lowercased())", xLabel: range.axis, yLabel: "Requests/s",
-            series: [.init(label: "Requests/s", cssClass: "series-requests", points: points.map { (x($0.time), $0.requestsPerSecond) })],
-            xRange: xRange, formatX: formatAgo)
-        let latencyChart = LineChart(
-            title: "Latency, \(range.label.lowercased())", xLabel: range.axis, yLabel: "Milliseconds",
-            series: [
-                .init(label: "P50", cssClass: "series-p50", points: points.map { (x($0.time), $0.p50) }),
-                .init(label: "P95", cssClass: "series-p95", points: points.map { (x($0.time), $0.p95) }),
-                .init(label: "P99", cssClass: "series-p99", points: points.map { (x($0.time), $0.p99) }),
-            ],
-            xRange: xRange, formatX: formatAgo)
+        let view = DeploymentDetailView(
+            deployment: d, now: now, range: range,
+            rangeNote: (requested != nil && requested != range.key)
+                ? "There is no range “\(String(requested!.prefix(20)))”; showing the last hour." : nil,
+            points: try store.chartSeries(id, since: Date(timeIntervalSince1970: since), width: range.step),
+            replicas: try store.replicas(id), resources: try store.resources(id), history: try store.history(id),
+            scale: FormField("replicas", prefix: "scale", value: ctx.typedValue("replicas") ?? String(d.targetReplicas), ctx,
+                             extra: DeploymentRules.replicas.attributes.merging(["action": .string(Paths.deployment(id) + "/scale")]) { a, _ in a }))
+        return try app.web.render(view, ctx)
+    }
+}
 
-        let replicas = try store.replicas(id)
-        let running = replicas.filter { $0.status == .running }.count
-        let resources = try store.resources(id)
-        let history = try store.history(id)
+struct DeploymentDetailView: PageView {
+    static let template = "deployments/show"
+    var title: String { "\(deployment.modelName) \(deployment.version)" }
+    let section: NavSection? = .deployments
+
+    var deployment: Deployment
+    var now: Date
+    var range: DeploymentRoutes.ChartRange
+    var rangeNote: String?
+    var points: [DeploymentStore.ChartPoint]
+    var replicas: [DeploymentReplica]
+    var resources: DeploymentResources?
+    var history: [DeploymentHistoryEntry]
+    var scale: FormField
+
+    func members() -> [String: TemplateValue] {
+        let d = deployment
         let live = !d.isDeleted
-
+        let base = Paths.deployment(d.id)
         var data: [String: TemplateValue] = [
             "deployment": [
                 "id": .int(d.id), "name": .string(d.name), "model": .string(d.modelName), "modelHref": .string(Paths.model(d.modelSlug)),
-                "version": .string(d.version), "status": Badge.deployment(d.status), "endpoint": .string(d.endpoint),
+                "version": .string(d.version), "status": Badge.of(d.status), "endpoint": .string(d.endpoint),
                 "jobName": .string(d.jobName), "jobHref": .string(Paths.job(d.jobID)), "deployedBy": .string(d.deployedBy),
                 "created": Format.timestamp(d.createdAt, now: now),
-                "target": .int(d.targetReplicas), "running": .int(running),
+                "target": .int(d.targetReplicas), "running": .int(replicas.filter { $0.status == .running }.count),
             ],
             "deleted": d.deletedAt.map { Format.timestamp($0, now: now) } ?? .null,
+            "isLive": .bool(live),
             "isDeploying": .bool(live && d.status == .deploying),
-            "requestsChart": .string(requestsChart.svg(id: "requests-chart")),
-            "latencyChart": .string(latencyChart.svg(id: "latency-chart")),
-            "ranges": .list(chartRanges.map { r in
-                ["label": .string(r.label), "href": .string(Paths.with(Paths.deployment(id), [("range", r.key)])),
-                 "current": .bool(r.key == range.key)]
+            "requestsChart": .string(charts.requests.svg(id: "requests-chart")),
+            "latencyChart": .string(charts.latency.svg(id: "latency-chart")),
+            "ranges": .list(DeploymentRoutes.chartRanges.map { r in
+                ["label": .string(r.label), "href": .string(Paths.with(base, [("range", r.key)])), "current": .bool(r.key == range.key)]
             }),
             "rangeLabel": .string(range.label),
-            "rangeNote": rangeNote.map { .string($0) } ?? .null,
+            "rangeNote": .optional(rangeNote),
             "replicas": .list(replicas.map { r in
-                ["ordinal": .int(r.ordinal), "status": replicaBadge(r.status), "since": Format.timestamp(r.updatedAt, now: now)]
+                ["ordinal": .int(r.ordinal), "status": Badge.of(r.status), "since": Format.timestamp(r.updatedAt, now: now)]
             }),
             "hasReplicas": .bool(!replicas.isEmpty),
             "history": .list(history.map { h in
                 let old = h.oldStatus.flatMap(DeploymentStatus.init(rawValue:))
                 let new = DeploymentStatus(rawValue: h.newStatus) ?? .failed
                 return [
-                    "old": old.map(Badge.deployment) ?? .null, "new": Badge.deployment(new), "changed": .bool(old != new),
+                    "old": old.map(Badge.of) ?? .null, "new": Badge.of(new), "changed": .bool(old != new),
                     "by": .string(h.changedBy), "reason": .string(h.reason), "at": Format.timestamp(h.at, now: now),
                 ]
             }),
@@ -90,12 +95,12 @@ extension DeploymentRoutes {
         ]
         if let resources {
             data["resources"] = [
-                "cpu": .string(LineChart.compact(resources.cpu)), "memory": .string(formatMemory(resources.memoryMB)),
+                "cpu": .string(Format.compact(resources.cpu)), "memory": .string(Format.memory(megabytes: resources.memoryMB)),
                 "gpu": .int(resources.gpu), "storage": .int(resources.storageGB),
             ]
         }
         if live && d.status == .active {
-            data["cards"] = .list(statCards(d))
+            data["cards"] = .list(Self.statCards(d.stats))
             data["hasCards"] = true
         } else {
             data["unavailable"] = .string(d.isDeleted
@@ -103,49 +108,53 @@ extension DeploymentRoutes {
                 : "Metrics unavailable: this deployment is \(d.status.rawValue); figures appear while it is active.")
         }
         if live {
-            var actions: [TemplateValue] = []
-            let base = Paths.deployment(id)
-            if d.status == .active || d.status == .deploying {
-                actions.append(["label": "Pause", "action": .string(base + "/pause")])
-            }
-            if d.status == .paused {
-                actions.append(["label": "Resume", "action": .string(base + "/resume"), "primary": true])
-            }
-            data["actions"] = .list(actions)
+            var actions: [ActionButton] = []
+            if d.status == .active || d.status == .deploying { actions.append(.post("Pause", to: base + "/pause")) }
+            if d.status == .paused { actions.append(.post("Resume", to: base + "/resume", style: .primary)) }
+            data["actions"] = actions.templateValue
             data["canScale"] = .bool(d.status != .failed)
-            var scale: [String: TemplateValue] = ["action": .string(base + "/scale"), "value": .string(ctx.typedValue("replicas") ?? String(d.targetReplicas))]
-            if let error = ctx.fieldError("replicas") { scale["error"] = .string(error); scale["errorID"] = "scale-replicas-error" }
-            data["scale"] = .object(scale)
+            data["scale"] = scale.templateValue
             data["deleteAction"] = .string(base + "/delete")
         }
-        return try app.web.page("deployments/show", title: "\(d.modelName) \(d.version)", section: .deployments, data, ctx)
+        return data
+    }
+
+    private var charts: (requests: LineChart, latency: LineChart) {
+        func x(_ date: Date) -> Double { date.timeIntervalSince(now) / range.unit }
+        let xRange = -Double(range.seconds) / range.unit...0
+        let formatAgo: (Double) -> String = { Format.compact(abs($0)) }
+        let requests = LineChart(
+            title: "Requests per second, \(range.label.lowercased())", xLabel: range.axis, yLabel: "Requests/s",
+            series: [.init(label: "Requests/s", cssClass: "series-requests", points: points.map { (x($0.time), $0.requestsPerSecond) })],
+            xRange: xRange, formatX: formatAgo)
+        let latency = LineChart(
+            title: "Latency, \(range.label.lowercased())", xLabel: range.axis, yLabel: "Milliseconds",
+            series: [
+                .init(label: "P50", cssClass: "series-p50", points: points.map { (x($0.time), $0.p50) }),
+                .init(label: "P95", cssClass: "series-p95", points: points.map { (x($0.time), $0.p95) }),
+                .init(label: "P99", cssClass: "series-p99", points: points.map { (x($0.time), $0.p99) }),
+            ],
+            xRange: xRange, formatX: formatAgo)
+        return (requests, latency)
     }
 
     /// Request volume, P50, P95, P99, error and success rate, each with a tone and a word for it.
-    static func statCards(_ d: Deployment) -> [TemplateValue] {
+    static func statCards(_ s: DeploymentStats) -> [TemplateValue] {
         func card(_ label: String, _ value: String, tone: String, note: String) -> TemplateValue {
             ["label": .string(label), "value": .string(value), "tone": .string(tone), "note": .string(note)]
         }
         return [
-            card("Request volume", formatRate(d.rps) + " req/s", tone: "neutral",
-                 note: String(format: "about %@ requests a minute", LineChart.compact((d.rps * 60).rounded()))),
-            card("P50 latency", formatMs(d.p50), tone: d.p50 > p50Warning ? "warning" : "success",
-                 note: d.p50 > p50Warning ? "Warning: above 200 ms" : "Healthy: under 200 ms"),
-            card("P95 latency", formatMs(d.p95), tone: d.p95 > p95Critical ? "danger" : "success",
-                 note: d.p95 > p95Critical ? "Critical: above 500 ms" : "Healthy: under 500 ms"),
-            card("P99 latency", formatMs(d.p99), tone: "neutral", note: "slowest 1 % of requests"),
-            card("Error rate", formatPercent(d.errorRate), tone: d.errorRate > errorCritical ? "danger" : "success",
-                 note: d.errorRate > errorCritical ? "Critical: above 1 %" : "Healthy: under 1 %"),
-            card("Success rate", formatPercent(1 - d.errorRate), tone: d.errorRate > errorCritical ? "danger" : "success",
+            card("Request volume", Format.requestsPerSecond(s.rps) + " req/s", tone: "neutral",
+                 note: "about \(Format.compact((s.rps * 60).rounded())) requests a minute"),
+            card("P50 latency", Format.milliseconds(s.p50), tone: s.p50IsHigh ? "warning" : "success",
+                 note: s.p50IsHigh ? "Warning: above 200 ms" : "Healthy: under 200 ms"),
+            card("P95 latency", Format.milliseconds(s.p95), tone: s.p95IsHigh ? "danger" : "success",
+                 note: s.p95IsHigh ? "Critical: above 500 ms" : "Healthy: under 500 ms"),
+            card("P99 latency", Format.milliseconds(s.p99), tone: "neutral", note: "slowest 1 % of requests"),
+            card("Error rate", Format.percent(s.errorRate), tone: s.errorsAreHigh ? "danger" : "success",
+                 note: s.errorsAreHigh ? "Critical: above 1 %" : "Healthy: under 1 %"),
+            card("Success rate", Format.percent(1 - s.errorRate), tone: s.errorsAreHigh ? "danger" : "success",
                  note: "requests answered without error"),
         ]
-    }
-
-    static func replicaBadge(_ status: ReplicaStatus) -> TemplateValue {
-        ["label": .string(status.label), "tone": .string(status.tone), "icon": .string(status.icon), "value": .string(status.rawValue)]
-    }
-
-    static func formatMemory(_ mb: Int) -> String {
-        mb % 1024 == 0 ? "\(mb / 1024) GB" : "\(mb) MB"
     }
 }

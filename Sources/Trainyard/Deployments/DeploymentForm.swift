@@ -14,8 +14,6 @@ struct DeploymentForm {
     var gpu = ""
     var storageGB = ""
 
-    init() {}
-
     init(_ form: QueryParameters) {
         jobID = form["job_id"] ?? ""
         name = form["name"] ?? ""
@@ -33,56 +31,48 @@ struct DeploymentForm {
     /// The job id alone, checked first: without it there is nothing to size the defaults by.
     var parsedJobID: Int? { Self.positiveInt(jobID) }
 
-    struct Choices: Equatable {
-        /// nil: use the default name, `{model-slug}-{version}`, known only once the version is.
-        var name: String?
-        var replicas: Int
-        var resources: DeploymentResources
+    /// What the form shows before anything is typed: the defaults for `size`.
+    static func defaults(for size: SizeClass) -> [String: String] {
+        let d = DeploymentResources.defaults(for: size)
+        return ["name": "", "replicas": String(d.replicas), "cpu": Format.compact(d.resources.cpu),
+                "memory_mb": String(d.resources.memoryMB), "gpu": String(d.resources.gpu), "storage_gb": String(d.resources.storageGB)]
     }
 
     /// The choices, with defaults for `size` where a field was left empty, or a message per field.
-    func validate(defaultsFor size: SizeClass) -> Result<Choices, FieldErrors> {
+    func validate(defaultsFor size: SizeClass) -> Result<DeploymentStore.Choices, FieldErrors> {
         let defaults = DeploymentResources.defaults(for: size)
-        var errors: [String: String] = [:]
+        var errors = FieldErrors()
 
         let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmedName.count > 100 {
-            errors["name"] = "Keep the deployment name to 100 characters or fewer."
+        if !DeploymentRules.name.accepts(trimmedName) {
+            errors["name"] = DeploymentRules.name.message
         } else if !trimmedName.unicodeScalars.allSatisfy({ Self.nameCharacters.contains($0) }) {
             errors["name"] = "Use letters, numbers, hyphens, underscores or dots in the deployment name."
         }
 
-        func integer(_ text: String, _ range: ClosedRange<Int>, default value: Int, field: String, message: String) -> Int {
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { return value }
-            guard trimmed.count <= 12, let parsed = Int(trimmed), range.contains(parsed) else {
-                errors[field] = message
+        func integer(_ text: String, _ rule: IntegerRule, default value: Int) -> Int {
+            switch rule.parse(text) {
+            case nil: return value
+            case .success(let parsed): return parsed
+            case .failure(let error):
+                errors[rule.field] = error.message
                 return value
             }
-            return parsed
         }
-        let replicaCount = integer(replicas, DeploymentResources.replicaRange, default: defaults.replicas, field: "replicas",
-                                   message: "Replicas must be a whole number from 1 to 100.")
-        let memory = integer(memoryMB, DeploymentResources.memoryRange, default: defaults.resources.memoryMB, field: "memory_mb",
-                             message: "Memory must be a whole number of MB from 512 to 65536.")
-        let gpus = integer(gpu, DeploymentResources.gpuRange, default: defaults.resources.gpu, field: "gpu",
-                           message: "GPUs must be a whole number from 0 to 8.")
-        let storage = integer(storageGB, DeploymentResources.storageRange, default: defaults.resources.storageGB, field: "storage_gb",
-                              message: "Storage must be a whole number of GB from 1 to 1000.")
-
+        let replicaCount = integer(replicas, DeploymentRules.replicas, default: defaults.replicas)
+        let memory = integer(memoryMB, DeploymentRules.memoryMB, default: defaults.resources.memoryMB)
+        let gpus = integer(gpu, DeploymentRules.gpu, default: defaults.resources.gpu)
+        let storage = integer(storageGB, DeploymentRules.storageGB, default: defaults.resources.storageGB)
         var cores = defaults.resources.cpu
-        let cpuText = cpu.trimmingCharacters(in: .whitespaces)
-        if !cpuText.isEmpty {
-            if cpuText.count <= 12, let value = Double(cpuText), value.isFinite, DeploymentResources.cpuRange.contains(value) {
-                cores = value
-            } else {
-                errors["cpu"] = "CPU must be a number of cores from 0.5 to 32."
-            }
+        switch DeploymentRules.cpu.parse(cpu) {
+        case nil: break
+        case .success(let value): cores = value
+        case .failure(let error): errors["cpu"] = error.message
         }
 
-        guard errors.isEmpty else { return .failure(FieldErrors(errors)) }
-        return .success(Choices(name: trimmedName.isEmpty ? nil : trimmedName, replicas: replicaCount,
-                                resources: DeploymentResources(cpu: cores, memoryMB: memory, gpu: gpus, storageGB: storage)))
+        guard errors.isEmpty else { return .failure(errors) }
+        return .success(DeploymentStore.Choices(name: trimmedName.isEmpty ? nil : trimmedName, replicas: replicaCount,
+                                                resources: DeploymentResources(cpu: cores, memoryMB: memory, gpu: gpus, storageGB: storage)))
     }
 
     /// A positive whole number, digits only (no signs, spaces, exponents).
@@ -93,8 +83,9 @@ struct DeploymentForm {
         return value
     }
 
+    /// A job name's characters without the space: deployment names end up in URLs and logs.
     static let nameCharacters: Set<Unicode.Scalar> = {
-        var set = JobForm.nameCharacters
+        var set = JobRules.nameCharacters
         set.remove(" ")
         return set
     }()

@@ -1,6 +1,5 @@
 import Foundation
 import HTTPServer
-import Storage
 import TemplateEngine
 
 /// Deploy completed jobs, list and inspect deployments, pause, resume, scale and delete them.
@@ -10,18 +9,10 @@ enum DeploymentRoutes {
         app.get("/deployments/new") { [unowned app] ctx in try showDeployForm(app, ctx) }
         app.post("/deployments") { [unowned app] ctx in try createDeployment(app, ctx) }
         app.get("/deployments/{id}") { [unowned app] ctx in try showDeployment(app, ctx) }
-        app.post("/deployments/{id}/pause") { [unowned app] ctx in
-            try changeDeployment(app, ctx) { store, id in try store.pause(id, by: DeploymentStore.webActor, now: Date()) }
-        }
-        app.post("/deployments/{id}/resume") { [unowned app] ctx in
-            try changeDeployment(app, ctx) { store, id in try store.resume(id, by: DeploymentStore.webActor, now: Date()) }
-        }
+        app.post("/deployments/{id}/pause") { [unowned app] ctx in try changeDeployment(app, ctx, .pause) }
+        app.post("/deployments/{id}/resume") { [unowned app] ctx in try changeDeployment(app, ctx, .resume) }
         app.post("/deployments/{id}/scale") { [unowned app] ctx in try scaleDeployment(app, ctx) }
-        app.post("/deployments/{id}/delete") { [unowned app] ctx in
-            try changeDeployment(app, ctx, successTo: Paths.deployments) { store, id in
-                try store.delete(id, by: DeploymentStore.webActor, now: Date())
-            }
-        }
+        app.post("/deployments/{id}/delete") { [unowned app] ctx in try changeDeployment(app, ctx, .delete) }
     }
 
     static let notFoundMessage = "There is no deployment with this id."
@@ -36,38 +27,12 @@ enum DeploymentRoutes {
     /// with the defaults the one-click button would use.
     static func showDeployForm(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
         guard let jobID = DeploymentForm.positiveInt(ctx.request.query["job_id"] ?? ""),
-              let job = try DeploymentStore(database: app.database).job(jobID) else {
+              let job = try JobStore(database: app.database).find(jobID) else {
             throw HTTPError.notFound("There is no training job with this id. Pick a completed job from the training jobs list.")
         }
-        let defaults = DeploymentResources.defaults(for: job.sizeClass)
-        var typed: [String: String] = [
-            "name": "", "replicas": String(defaults.replicas), "cpu": LineChart.compact(defaults.resources.cpu),
-            "memory_mb": String(defaults.resources.memoryMB), "gpu": String(defaults.resources.gpu),
-            "storage_gb": String(defaults.resources.storageGB),
-        ]
-        if let flash = ctx.flash, !flash.values.isEmpty {
-            for field in DeploymentForm.fields where field != "job_id" { typed[field] = flash.values[field] ?? "" }
-        }
-        func field(_ name: String) -> TemplateValue {
-            var value: [String: TemplateValue] = ["value": .string(typed[name] ?? ""), "id": .string("deploy-\(name)")]
-            if let error = ctx.fieldError(name) {
-                value["error"] = .string(error)
-                value["errorID"] = .string("deploy-\(name)-error")
-            }
-            return .object(value)
-        }
-        return try app.web.page("deployments/new", title: "Deploy \(job.name)", section: .deployments, [
-            "job": ["id": .int(job.id), "name": .string(job.name), "href": .string(Paths.job(job.id)),
-                    "model": .string(job.modelName), "sizeClass": .string(job.sizeClass.label),
-                    "status": Badge.job(job.status)],
-            "deployable": .bool(job.status == .complete),
-            "action": .string(Paths.deployments),
-            "namePlaceholder": .string("\(job.modelSlug)-v1.N.0"),
-            "name": field("name"), "replicas": field("replicas"), "cpu": field("cpu"), "memory": field("memory_mb"),
-            "gpu": field("gpu"), "storage": field("storage_gb"),
-            "jobsHref": .string(Paths.jobs),
-            "deploymentsHref": .string(Paths.deployments),
-        ], ctx)
+        let fields = DeploymentForm.fields.filter { $0 != "job_id" }
+        let typed = ctx.formValues(fields, defaults: DeploymentForm.defaults(for: job.sizeClass))
+        return try app.web.render(DeployFormView(job: job, typed: typed, ctx), ctx)
     }
 
     /// `POST /deployments`: refusals go back where the user came from with a flash (and, from
@@ -77,14 +42,13 @@ enum DeploymentRoutes {
         let fromForm = ctx.request.formParameters["from"] == "form"
         guard let jobID = form.parsedJobID else {
             return app.web.redirect(.failed("Choose a completed training job to deploy: the job id is missing or not a number.",
-                                            redirectTo: TrainingRoutes.returnPath(ctx, fallback: Paths.jobs)), ctx)
+                                            redirectTo: ctx.returnPath(fallback: Paths.jobs)), ctx)
         }
-        let store = DeploymentStore(database: app.database)
-        guard let job = try store.job(jobID) else {
+        guard let job = try JobStore(database: app.database).find(jobID) else {
             return app.web.redirect(.failed("There is no training job #\(jobID) to deploy.",
-                                            redirectTo: TrainingRoutes.returnPath(ctx, fallback: Paths.jobs)), ctx)
+                                            redirectTo: ctx.returnPath(fallback: Paths.jobs)), ctx)
         }
-        let back = fromForm ? newPath(jobID: jobID) : TrainingRoutes.returnPath(ctx, fallback: Paths.job(jobID))
+        let back = fromForm ? newPath(jobID: jobID) : ctx.returnPath(fallback: Paths.job(jobID))
         guard job.status == .complete else {
             return app.web.redirect(.failed("\(notCompleteMessage); this job is \(job.status.rawValue).", redirectTo: back), ctx)
         }
@@ -92,7 +56,7 @@ enum DeploymentRoutes {
         case .failure(let errors):
             return app.web.redirect(.failed(errors.summary, redirectTo: back, values: form.values, fieldErrors: errors.byField), ctx)
         case .success(let choices):
-            switch try store.create(job, choices: choices, by: DeploymentStore.webActor, now: Date()) {
+            switch try DeploymentStore(database: app.database).create(job, choices: choices, by: DeploymentStore.webActor, now: Date()) {
             case .alreadyLive:
                 return app.web.redirect(.failed(alreadyLiveMessage + ".", redirectTo: back), ctx)
             case .created(_, let name, let version):
@@ -104,21 +68,45 @@ enum DeploymentRoutes {
 
     // MARK: Lifecycle
 
-    static func changeDeployment(_ app: TrainyardApp, _ ctx: WebContext, successTo: String? = nil,
-                                 _ action: (DeploymentStore, Int) throws -> DeploymentStore.ChangeResult) throws -> HTTPResponse {
+    enum Action {
+        case pause, resume, delete
+        case scale(to: Int)
+    }
+
+    static func changeDeployment(_ app: TrainyardApp, _ ctx: WebContext, _ action: Action) throws -> HTTPResponse {
         guard let id = ctx.idParameter() else { throw HTTPError.notFound(notFoundMessage) }
-        let back = TrainingRoutes.returnPath(ctx, fallback: Paths.deployment(id))
-        switch try action(DeploymentStore(database: app.database), id) {
+        let back = ctx.returnPath(fallback: Paths.deployment(id))
+        let store = DeploymentStore(database: app.database)
+        let now = Date(), actor = DeploymentStore.webActor
+        let result: DeploymentStore.ChangeResult = switch action {
+        case .pause: try store.pause(id, by: actor, now: now)
+        case .resume: try store.resume(id, by: actor, now: now)
+        case .delete: try store.delete(id, by: actor, now: now)
+        case .scale(let target): try store.scale(id, to: target, by: actor, now: now)
+        }
+        switch result {
         case .notFound:
             throw HTTPError.notFound(notFoundMessage)
         case .deleted:
             return app.web.redirect(.failed("This deployment has been deleted; it can no longer be changed.", redirectTo: back), ctx)
-        case .notAllowed(let message):
+        case .notAllowed(let current):
+            let message = switch action {
+            case .pause: "Only active or deploying deployments can be paused; this one is \(current.rawValue)."
+            case .resume: "Only paused deployments can be resumed; this one is \(current.rawValue)."
+            case .scale, .delete: "A failed deployment cannot be scaled; delete it and deploy the job again."
+            }
             return app.web.redirect(.failed(message, redirectTo: back), ctx)
-        case .unchanged(let message):
-            return app.web.redirect(ActionOutcome(location: back, flash: Flash(.info, message + ".")), ctx)
-        case .changed(let message):
-            return app.web.redirect(.succeeded(message + ".", redirectTo: successTo ?? back), ctx)
+        case .unchanged(let d):
+            return app.web.redirect(ActionOutcome(location: back, flash: Flash(.info, "Deployment \(d.name) already has \(DeploymentStore.replicas(d.targetReplicas)).")), ctx)
+        case .changed(let d):
+            let message = switch action {
+            case .pause: "Deployment \(d.name) paused."
+            case .resume: "Deployment \(d.name) resuming."
+            case .delete: "Deployment \(d.name) deleted."
+            case .scale(let target): "Deployment \(d.name) scaled to \(DeploymentStore.replicas(target))."
+            }
+            if case .delete = action { return app.web.redirect(.succeeded(message, redirectTo: Paths.deployments), ctx) }
+            return app.web.redirect(.succeeded(message, redirectTo: back), ctx)
         }
     }
 
@@ -127,11 +115,48 @@ enum DeploymentRoutes {
             throw HTTPError.notFound(notFoundMessage)
         }
         let text = ctx.request.formParameters["replicas"] ?? ""
-        guard let target = DeploymentForm.positiveInt(text), DeploymentResources.replicaRange.contains(target) else {
-            return app.web.redirect(.failed("Replicas must be a whole number from 1 to 100.",
-                                            redirectTo: TrainingRoutes.returnPath(ctx, fallback: Paths.deployment(id)),
-                                            values: ["replicas": text], fieldErrors: ["replicas": "Enter a whole number from 1 to 100."]), ctx)
+        guard case .success(let target) = DeploymentRules.replicas.parse(text) else {
+            return app.web.redirect(.failed(DeploymentRules.replicas.message, redirectTo: ctx.returnPath(fallback: Paths.deployment(id)),
+                                            values: ["replicas": text], fieldErrors: ["replicas": DeploymentRules.replicas.message]), ctx)
         }
-        return try changeDeployment(app, ctx) { store, id in try store.scale(id, to: target, by: DeploymentStore.webActor, now: Date()) }
+        return try changeDeployment(app, ctx, .scale(to: target))
+    }
+}
+
+struct DeployFormView: PageView {
+    static let template = "deployments/new"
+    var title: String { "Deploy \(job.name)" }
+    let section: NavSection? = .deployments
+
+    var job: TrainingJob
+    var fields: [String: FormField]
+
+    init(job: TrainingJob, typed: [String: String], _ ctx: WebContext) {
+        self.job = job
+        let extra: [String: [String: TemplateValue]] = [
+            "name": ["maxlength": .int(DeploymentRules.name.maxScalars)],
+            "replicas": DeploymentRules.replicas.attributes, "cpu": DeploymentRules.cpu.attributes,
+            "memory_mb": DeploymentRules.memoryMB.attributes, "gpu": DeploymentRules.gpu.attributes,
+            "storage_gb": DeploymentRules.storageGB.attributes,
+        ]
+        var fields: [String: FormField] = [:]
+        for (name, value) in typed {
+            fields[name] = FormField(name, prefix: "deploy", value: value, ctx, extra: extra[name] ?? [:])
+        }
+        self.fields = fields
+    }
+
+    func members() -> [String: TemplateValue] {
+        [
+            "job": ["id": .int(job.id), "name": .string(job.name), "href": .string(Paths.job(job.id)),
+                    "model": .string(job.modelName), "sizeClass": .string(job.sizeClass.label), "status": Badge.of(job.status)],
+            "deployable": .bool(job.status == .complete),
+            "action": .string(Paths.deployments),
+            "namePlaceholder": .string("\(job.modelSlug)-v1.N.0"),
+            "name": fields["name"].templateValue, "replicas": fields["replicas"].templateValue, "cpu": fields["cpu"].templateValue,
+            "memory": fields["memory_mb"].templateValue, "gpu": fields["gpu"].templateValue, "storage": fields["storage_gb"].templateValue,
+            "jobsHref": .string(Paths.jobs),
+            "deploymentsHref": .string(Paths.deployments),
+        ]
     }
 }

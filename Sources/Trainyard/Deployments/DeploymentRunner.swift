@@ -12,7 +12,7 @@ import Storage
 ///    `deploymentsPerTick` per tick; the rest follow on later ticks or in another process);
 /// 4. buckets older than `retention` are deleted, a batch at a time.
 ///
-/// Rows are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several `serve` processes
+/// Rows are claimed with skip-locked row locks on PostgreSQL, so several `serve` processes
 /// never move the same replica or write the same bucket twice; SQLite serialises writers itself.
 /// Buckets are idempotent per (deployment, minute) anyway.
 final class DeploymentRunner {
@@ -67,75 +67,46 @@ final class DeploymentRunner {
         return report
     }
 
-    /// Deletes at most `prunedPerTick` buckets older than `cutoff`, found through
-    /// `inference_metrics_bucket_idx`.
     private func pruneBuckets(_ conn: DatabaseConnection, before cutoff: Date) throws -> Int {
-        try conn.execute("""
-            DELETE FROM inference_metrics WHERE (deployment_id, bucket) IN
-              (SELECT deployment_id, bucket FROM inference_metrics WHERE bucket < $1 LIMIT \(Self.prunedPerTick))
-            """, [.date(cutoff)])
+        try DeploymentStore.pruneBuckets(conn, before: cutoff, limit: Self.prunedPerTick)
     }
 
     static func minute(of date: Date) -> Int { Int((date.timeIntervalSince1970 / 60).rounded(.down)) }
 
-    /// No ORDER BY: it would make SQLite scan every replica in id order instead of reading the
-    /// three (status, time) ranges from `deployment_replicas_status_updated_idx`.
     private func moveReplicas(_ conn: DatabaseConnection, now: Date) throws -> Int {
-        let claim = conn.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-        let rows = try conn.query("""
-            SELECT id, status FROM deployment_replicas
-            WHERE (status = 'pending' AND updated_at <= $1) OR (status = 'starting' AND updated_at <= $2)
-               OR (status = 'stopping' AND updated_at <= $3)
-            LIMIT \(Self.replicasPerTick)\(claim)
-            """, [.date(now.addingTimeInterval(-Self.pendingSeconds / speed)),
-                  .date(now.addingTimeInterval(-Self.startingSeconds / speed)),
-                  .date(now.addingTimeInterval(-Self.stoppingSeconds / speed))])
-        for row in rows {
-            let next: ReplicaStatus = switch try row.string("status") {
-            case "pending": .starting
-            case "starting": .running
+        let due = try DeploymentStore.claimDueReplicas(
+            conn, pendingBefore: now.addingTimeInterval(-Self.pendingSeconds / speed),
+            startingBefore: now.addingTimeInterval(-Self.startingSeconds / speed),
+            stoppingBefore: now.addingTimeInterval(-Self.stoppingSeconds / speed), limit: Self.replicasPerTick)
+        for replica in due {
+            let next: ReplicaStatus = switch replica.status {
+            case .pending: .starting
+            case .starting: .running
             default: .stopped
             }
-            try conn.execute("UPDATE deployment_replicas SET status = $2, updated_at = $3 WHERE id = $1",
-                             [.int(Int64(try row.int("id"))), .text(next.rawValue), .date(now)])
+            try DeploymentStore.setReplicaStatus(conn, replica: replica.id, to: next, now: now)
         }
-        return rows.count
+        return due.count
     }
 
     private func activateDeploying(_ conn: DatabaseConnection, now: Date) throws -> Int {
-        let claim = conn.dialect == .postgres ? " FOR UPDATE OF d SKIP LOCKED" : ""
-        let rows = try conn.query("""
-            SELECT \(DeploymentStore.columns) FROM \(DeploymentStore.from)
-            WHERE d.deleted_at IS NULL AND d.status = 'deploying'
-              AND EXISTS (SELECT 1 FROM deployment_replicas r WHERE r.deployment_id = d.id AND r.status = 'running')
-            ORDER BY d.id LIMIT \(Self.deploymentsPerTick)\(claim)
-            """, [])
+        let ready = try DeploymentStore.claimReadyToActivate(conn, limit: Self.deploymentsPerTick)
         let minute = Self.minute(of: now)
-        for row in rows {
-            let d = try DeploymentStore.decode(row)
-            try conn.execute("UPDATE deployments SET status = 'active', updated_at = $2 WHERE id = $1", [.int(Int64(d.id)), .date(now)])
-            try DeploymentStore.history(conn, d.id, from: .deploying, to: .active, by: DeploymentStore.runnerActor,
-                                        reason: "first replica running", now: now)
-            try StatusCounters.adjustDeployments(conn, from: .deploying, to: .active)
+        for d in ready {
+            try DeploymentStore.activate(conn, d, now: now)
             try DeploymentStore.recordStats(conn, d, minute: minute)
         }
-        return rows.count
+        return ready.count
     }
 
     private func writeBuckets(_ conn: DatabaseConnection, minute: Int, after start: Int) throws -> (Int, Int) {
-        let minuteStart = Date(timeIntervalSince1970: Double(minute) * 60)
-        let claim = conn.dialect == .postgres ? " FOR UPDATE OF d SKIP LOCKED" : ""
-        let rows = try conn.query("""
-            SELECT \(DeploymentStore.columns) FROM \(DeploymentStore.from)
-            WHERE d.deleted_at IS NULL AND d.status = 'active' AND d.id > $2 AND (d.stats_at IS NULL OR d.stats_at < $1)
-            ORDER BY d.id LIMIT \(Self.deploymentsPerTick)\(claim)
-            """, [.date(minuteStart), .int(Int64(start))])
+        let due = try DeploymentStore.claimDueForStats(conn, minuteStart: Date(timeIntervalSince1970: Double(minute) * 60),
+                                                       afterID: start, limit: Self.deploymentsPerTick)
         var lastID = start
-        for row in rows {
-            let d = try DeploymentStore.decode(row)
+        for d in due {
             try DeploymentStore.recordStats(conn, d, minute: minute)
             lastID = d.id
         }
-        return (rows.count, lastID)
+        return (due.count, lastID)
     }
 }

@@ -32,3 +32,50 @@ public enum DeploymentStatus: String, CaseIterable, Sendable {
         }
     }
 }
+
+extension DeploymentStatus: ListStatusFilter, BadgeStatus {}
+
+/// The columns the deployments table sorts by (`?sort=`).
+enum DeploymentSortKey: String, ListSortKey {
+    case model, version, status, rps, p50, p95, p99, errors, created
+
+    var header: String {
+        switch self {
+        case .model: "Model"
+        case .version: "Version"
+        case .status: "Status"
+        case .rps: "Req/s"
+        case .p50: "P50"
+        case .p95: "P95"
+        case .p99: "P99"
+        case .errors: "Errors"
+        case .created: "Deployed"
+        }
+    }
+
+    var sortLabel: String {
+        switch self {
+        case .model, .version, .status: rawValue
+        case .rps: "requests per second"
+        case .p50: "P50 latency"
+        case .p95: "P95 latency"
+        case .p99: "P99 latency"
+        case .errors: "error rate"
+        case .created: "deployed"
+        }
+    }
+
+    var firstDirection: TableQuery.Direction {
+        switch self {
+        case .model, .status: .asc
+        default: .desc
+        }
+    }
+
+    var isNumeric: Bool {
+        switch self {
+        case .rps, .p50, .p95, .p99, .errors: true
+        default: false
+        }
+    }
+}

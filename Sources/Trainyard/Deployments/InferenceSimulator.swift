@@ -16,6 +16,8 @@ public struct InferenceSimulator: Sendable {
         public var p99: Double
 
         public var requestsPerSecond: Double { Double(requests) / 60 }
+        /// The start of the bucket's minute.
+        public var start: Date { Date(timeIntervalSince1970: Double(minute) * 60) }
         public var errorRate: Double { requests == 0 ? 0 : Double(errors) / Double(requests) }
     }
 

@@ -33,7 +33,9 @@ public final class DocsLibrary: Sendable {
     private let bySlug: [String: DocPage]
 
     /// Reads every `*.md` file directly inside `directory`. Other files are ignored.
-    public convenience init(directory: String) throws {
+    /// `substitutions` replace `{{name}}` placeholders in the Markdown (limits quoted from the
+    /// rules that enforce them); a placeholder with no value fails the load.
+    public convenience init(directory: String, substitutions: [String: String] = DocsLibrary.documentedRules) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw LoadError(description: "the documentation directory '\(directory)' does not exist (set TRAINYARD_DOCS_DIR to where Docs/ is)")
@@ -53,12 +55,21 @@ public final class DocsLibrary: Sendable {
             guard let markdown = String(data: data, encoding: .utf8) else {
                 throw LoadError(description: "documentation page '\(path)' is not UTF-8 text")
             }
-            files.append((name, markdown))
+            files.append((name, try Self.substitute(markdown, substitutions, page: name)))
         }
         guard !files.isEmpty else {
             throw LoadError(description: "the documentation directory '\(directory)' holds no Markdown pages (NN-slug.md)")
         }
         try self.init(files: files)
+    }
+
+    static func substitute(_ markdown: String, _ values: [String: String], page: String) throws -> String {
+        var out = markdown
+        for (name, value) in values { out = out.replacingOccurrences(of: "{{" + name + "}}", with: value) }
+        if let open = out.range(of: "{{"), let close = out.range(of: "}}", range: open.upperBound..<out.endIndex) {
+            throw LoadError(description: "documentation page '\(page)' uses the unknown placeholder '\(out[open.lowerBound..<close.upperBound])'")
+        }
+        return out
     }
 
     /// Builds the library from file names and their Markdown.

@@ -3,12 +3,8 @@ import HTTPServer
 /// The user documentation: an index of every page and each page with its table of contents.
 enum DocsRoutes {
     static func add(to app: TrainyardApp) {
-        app.get("/docs") { [unowned app] ctx in try index(app, ctx) }
+        app.get("/docs") { [unowned app] ctx in try app.web.render(DocsIndexView(library: app.docs), ctx) }
         app.get("/docs/{slug}") { [unowned app] ctx in try show(app, ctx) }
-    }
-
-    static func index(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
-        return try app.web.page("docs/index", title: "Documentation", section: .docs, DocsViews.index(app.docs), ctx)
     }
 
     static func show(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
@@ -16,6 +12,6 @@ enum DocsRoutes {
         guard let slug = ctx.parameter("slug"), let page = app.docs.page(slug: slug) else {
             throw HTTPError.notFound("There is no documentation page at this address. The index lists every page.")
         }
-        return try app.web.page("docs/show", title: page.title, section: .docs, DocsViews.show(page, in: app.docs), ctx)
+        return try app.web.render(DocsPageView(page: page, library: app.docs), ctx)
     }
 }

@@ -20,17 +20,22 @@ public struct CatalogueModel: Sendable {
         }
         return String(format: "%.0fM", p / 1e6)
     }
+
+    /// "4k", "128k", "512".
+    var contextLabel: String { contextLength >= 1024 ? "\(contextLength / 1024)k" : String(contextLength) }
 }
 
-/// SQL for the model catalogue.
+/// What another feature's row shows of its model: read through `ModelStore.Join`.
+struct ModelRef: Sendable, Equatable {
+    var id: Int
+    var slug: String
+    var name: String
+    var sizeClass: SizeClass
+}
+
+/// All SQL on the `models` table.
 struct ModelStore {
     let database: Database
-
-    struct Summary {
-        var model: CatalogueModel
-        var jobs: Int
-        var liveDeployments: Int
-    }
 
     static let columns = "id, slug, name, parameters, size_class, context_length, card"
 
@@ -41,22 +46,57 @@ struct ModelStore {
                        contextLength: try row.int("context_length"), card: try row.string("card"))
     }
 
+    /// Smallest first, as the catalogue lists them.
     func all() throws -> [CatalogueModel] {
         try database.query("SELECT \(Self.columns) FROM models ORDER BY parameters, name", []).map(Self.decode)
     }
 
-    func summaries() throws -> [Summary] {
-        let rows = try database.query("""
-            SELECT m.id, m.slug, m.name, m.parameters, m.size_class, m.context_length, m.card,
-              (SELECT COUNT(*) FROM training_jobs j WHERE j.model_id = m.id) AS job_count,
-              (SELECT COUNT(*) FROM deployments d WHERE d.model_id = m.id AND d.deleted_at IS NULL
-                 AND d.status IN ('deploying', 'active', 'paused')) AS live_count
-            FROM models m ORDER BY m.parameters, m.name
-            """, [])
-        return try rows.map { Summary(model: try Self.decode($0), jobs: try $0.int("job_count"), liveDeployments: try $0.int("live_count")) }
-    }
-
     func find(slug: String) throws -> CatalogueModel? {
         try database.queryOne("SELECT \(Self.columns) FROM models WHERE slug = $1", [.text(slug)]).map(Self.decode)
+    }
+
+    static func isEmpty(_ conn: DatabaseConnection) throws -> Bool {
+        try conn.queryOne("SELECT id FROM models LIMIT 1", []) == nil
+    }
+
+    struct NewModel {
+        var slug: String
+        var name: String
+        var parameters: Int64
+        var contextLength: Int
+        var card: String
+    }
+
+    /// The model's id, inserting it first when no model has its slug.
+    static func ensure(_ conn: DatabaseConnection, _ model: NewModel, now: Date) throws -> Int {
+        if let row = try conn.queryOne("SELECT id FROM models WHERE slug = $1", [.text(model.slug)]) {
+            return try row.int("id")
+        }
+        return try conn.query("""
+            INSERT INTO models (slug, name, parameters, size_class, context_length, card, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+            """, [.text(model.slug), .text(model.name), .int(model.parameters),
+                  .text(SizeClass.forParameters(model.parameters).rawValue), .int(Int64(model.contextLength)),
+                  .text(model.card), .date(now)])[0].int("id")
+    }
+
+    /// How stores of other features join their rows to the model they belong to: the join, the
+    /// columns `decode` reads, and the name column (for search and sorting). The `models`
+    /// columns are spelt here only.
+    struct Join {
+        let alias: String
+
+        func on(_ foreignKey: String) -> String { "JOIN models \(alias) ON \(alias).id = \(foreignKey)" }
+
+        var columns: String {
+            "\(alias).id AS model_id, \(alias).slug AS model_slug, \(alias).name AS model_name, \(alias).size_class AS model_size_class"
+        }
+
+        var nameColumn: String { "\(alias).name" }
+
+        func decode(_ row: Row) throws -> ModelRef {
+            ModelRef(id: try row.int("model_id"), slug: try row.string("model_slug"), name: try row.string("model_name"),
+                     sizeClass: SizeClass(rawValue: try row.string("model_size_class")) ?? .small)
+        }
     }
 }

@@ -20,12 +20,6 @@ public enum Schema {
         }
     }
 
-    /// Statuses of training jobs, as the CHECK constraints and `job_status_counts` know them.
-    public static let jobStatuses = ["queued", "running", "complete", "failed"]
-    /// Statuses of deployments (soft-deleted rows keep their last status and set `deleted_at`).
-    public static let deploymentStatuses = ["deploying", "active", "paused", "failed"]
-    /// Statuses of replicas.
-    public static let replicaStatuses = ["pending", "starting", "running", "stopping", "stopped", "failed"]
     /// The unique index that allows one live (deploying/active/paused, not deleted) deployment per job.
     public static let oneLiveDeploymentPerJob = "deployments_one_live_per_job"
 }

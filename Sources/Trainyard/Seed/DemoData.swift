@@ -10,25 +10,19 @@ public enum DemoData {
     @discardableResult
     public static func seed(_ database: Database, now: Date) throws -> String {
         try database.transaction { conn in
-            let existing = try conn.query("SELECT COUNT(*) AS n FROM models", [])
-            if let row = existing.first, try row.int("n") > 0 {
+            if try !ModelStore.isEmpty(conn) {
                 return "the database already has data; demo data not added"
             }
             var modelIDs: [String: (id: Int, model: DemoCatalogue.Model)] = [:]
             for (index, model) in DemoCatalogue.models.enumerated() {
                 let created = now.addingTimeInterval(-Double(30 - index) * 86_400)
-                let rows = try conn.query("""
-                    INSERT INTO models (slug, name, parameters, size_class, context_length, card, created_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
-                    """, [.text(model.slug), .text(model.name), .int(model.parameters),
-                          .text(SizeClass.forParameters(model.parameters).rawValue), .int(Int64(model.contextLength)),
-                          .text(model.card), .date(created)])
-                modelIDs[model.slug] = (try rows[0].int("id"), model)
+                let id = try ModelStore.ensure(conn, .init(slug: model.slug, name: model.name, parameters: model.parameters,
+                                                           contextLength: model.contextLength, card: model.card), now: created)
+                modelIDs[model.slug] = (id, model)
             }
 
             var seeded = Seeder(conn: conn, now: now, models: modelIDs)
             try seeded.jobsAndDeployments()
-            try StatusCounters.recount(conn)
             return "demo data added: \(modelIDs.count) models, \(seeded.jobCount) jobs, \(seeded.deploymentCount) deployments"
         }
     }
@@ -129,25 +123,17 @@ public enum DemoData {
             let secondsPerStep = 0.5
             let finished: Date? = (plan.status == .complete || plan.status == .failed)
                 ? started!.addingTimeInterval(Double(lastStep) * secondsPerStep) : nil
-            let rows = try conn.query("""
-                INSERT INTO training_jobs (name, model_id, status, epochs, learning_rate, batch_size, steps_per_epoch,
-                    current_step, notes, failure_reason, seed, created_at, started_at, finished_at, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, 100, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id
-                """, [.text(plan.name), .int(Int64(model.id)), .text(plan.status.rawValue), .int(Int64(plan.epochs)),
-                      .double(plan.learningRate), .int(Int64(plan.batchSize)), .int(Int64(lastStep)), .text(plan.notes),
-                      SQLValue(plan.failure), .int(Int64(seed)), .date(created), SQLValue(started), SQLValue(finished),
-                      .date(finished ?? started ?? created)])
-            let id = try rows[0].int("id")
+            let id = try JobStore.insert(conn, JobStore.NewJob(
+                name: plan.name, modelID: model.id, status: plan.status, epochs: plan.epochs, learningRate: plan.learningRate,
+                batchSize: plan.batchSize, currentStep: lastStep, notes: plan.notes, failureReason: plan.failure, seed: seed,
+                createdAt: created, startedAt: started, finishedAt: finished, updatedAt: finished ?? started ?? created))
             if lastStep > 0, let started {
-                for step in 1...lastStep {
+                try JobStore.insertMetrics(conn, jobID: id, (1...lastStep).map { step in
                     let point = simulator.point(at: step)
-                    try conn.execute("""
-                        INSERT INTO training_metrics (job_id, step, epoch, loss, accuracy, learning_rate, recorded_at)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7)
-                        """, [.int(Int64(id)), .int(Int64(step)), .int(Int64(point.epoch)), .double(point.loss),
-                              .double(point.accuracy), .double(point.learningRate),
-                              .date(started.addingTimeInterval(Double(step) * secondsPerStep))])
-                }
+                    return JobStore.MetricRow(step: step, epoch: point.epoch, loss: point.loss, accuracy: point.accuracy,
+                                              learningRate: point.learningRate,
+                                              recordedAt: started.addingTimeInterval(Double(step) * secondsPerStep))
+                })
             }
             return (id, finished ?? created)
         }
@@ -155,57 +141,38 @@ public enum DemoData {
         mutating func insertDeployment(_ plan: DeploymentPlan, jobID: Int, model: (id: Int, model: DemoCatalogue.Model), seed: Int) throws {
             let version = (versions[model.id] ?? 0) + 1
             versions[model.id] = version
-            let versionName = "v1.\(version).0"
+            let versionName = DeploymentStore.versionName(version)
             let created = now.addingTimeInterval(-plan.ageHours * 3600)
             let activeAt = created.addingTimeInterval(45)
             let changedAt = created.addingTimeInterval(plan.ageHours * 3600 * 0.6)
-            let name = "\(model.model.slug)-\(versionName)"
-            let rows = try conn.query("""
-                INSERT INTO deployments (job_id, model_id, model_name, name, version, version_number, status, endpoint,
-                    target_replicas, deployed_by, created_at, updated_at, deleted_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'demo', $10, $11, $12) RETURNING id
-                """, [.int(Int64(jobID)), .int(Int64(model.id)), .text(model.model.name), .text(name), .text(versionName),
-                      .int(Int64(version)), .text(plan.status.rawValue),
-                      .text("/api/inference/\(model.model.slug)/\(versionName)"), .int(Int64(plan.replicas)),
-                      .date(created), .date(plan.status == .active || plan.status == .deploying ? activeAt : changedAt),
-                      plan.deleted ? .date(changedAt.addingTimeInterval(600)) : .null])
-            let id = try rows[0].int("id")
             let size = SizeClass.forParameters(model.model.parameters)
+            let ref = ModelRef(id: model.id, slug: model.model.slug, name: model.model.name, sizeClass: size)
+            let deletedAt = plan.deleted ? changedAt.addingTimeInterval(600) : nil
             // The same defaults the Deploy button uses for this size of model.
-            let r = DeploymentResources.defaults(for: size).resources
-            try conn.execute("""
-                INSERT INTO deployment_resources (deployment_id, cpu, memory_mb, gpu, storage_gb) VALUES ($1, $2, $3, $4, $5)
-                """, [.int(Int64(id)), .double(r.cpu), .int(Int64(r.memoryMB)), .int(Int64(r.gpu)), .int(Int64(r.storageGB))])
+            let id = try DeploymentStore.insert(conn, .init(
+                jobID: jobID, model: ref, name: "\(model.model.slug)-\(versionName)", versionNumber: version, status: plan.status,
+                targetReplicas: plan.replicas, deployedBy: Self.actor, createdAt: created,
+                updatedAt: plan.status == .active || plan.status == .deploying ? activeAt : changedAt, deletedAt: deletedAt),
+                resources: DeploymentResources.defaults(for: size).resources)
 
             // History: created → deploying → active, then the plan's own ending.
             try history(id, nil, .deploying, "deployment created", created)
             if plan.status != .deploying {
-                if plan.status == .failed {
-                    try history(id, .deploying, .active, "first replica running", activeAt)
-                    try history(id, .active, .failed, "replicas failed health checks", changedAt)
-                } else {
-                    try history(id, .deploying, .active, "first replica running", activeAt)
-                    if plan.status == .paused { try history(id, .active, .paused, "paused by user", changedAt) }
-                }
+                try history(id, .deploying, .active, "first replica running", activeAt)
+                if plan.status == .failed { try history(id, .active, .failed, "replicas failed health checks", changedAt) }
+                if plan.status == .paused { try history(id, .active, .paused, "paused by user", changedAt) }
             }
-            if plan.deleted {
-                try conn.execute("""
-                    INSERT INTO deployment_status_history (deployment_id, old_status, new_status, changed_by, reason, created_at)
-                    VALUES ($1, $2, $2, 'demo', 'deleted by user', $3)
-                    """, [.int(Int64(id)), .text(plan.status.rawValue), .date(changedAt.addingTimeInterval(600))])
-            }
+            if let deletedAt { try history(id, plan.status, plan.status, "deleted by user", deletedAt) }
 
-            let replicaStatus: String = switch plan.status {
-            case .active: "running"
-            case .paused: "stopped"
-            case .failed: "failed"
-            case .deploying: "starting"
+            let replicaStatus: ReplicaStatus = switch plan.status {
+            case .active: .running
+            case .paused: .stopped
+            case .failed: .failed
+            case .deploying: .starting
             }
             for ordinal in 1...plan.replicas {
-                let status = plan.status == .deploying && ordinal > 1 ? "pending" : replicaStatus
-                try conn.execute("""
-                    INSERT INTO deployment_replicas (deployment_id, ordinal, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)
-                    """, [.int(Int64(id)), .int(Int64(ordinal)), .text(status), .date(created), .date(created)])
+                try DeploymentStore.insertReplica(conn, id, ordinal: ordinal,
+                                                  status: plan.status == .deploying && ordinal > 1 ? .pending : replicaStatus, now: created)
             }
 
             // Inference history for the time the deployment was serving, at most two days of minutes.
@@ -219,26 +186,16 @@ public enum DemoData {
             for minute in startMinute...endMinute {
                 let bucket = simulator.bucket(deploymentID: id, seed: seed, sizeClass: size, runningReplicas: plan.replicas,
                                               minute: minute, activeSinceMinute: Int(created.timeIntervalSince1970 / 60))
-                try conn.execute("""
-                    INSERT INTO inference_metrics (deployment_id, bucket, requests, errors, p50_ms, p95_ms, p99_ms)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7)
-                    """, [.int(Int64(id)), .date(Date(timeIntervalSince1970: Double(minute) * 60)), .int(Int64(bucket.requests)),
-                          .int(Int64(bucket.errors)), .double(bucket.p50), .double(bucket.p95), .double(bucket.p99)])
+                try DeploymentStore.insertBucket(conn, id, bucket)
                 latest = bucket
             }
-            if plan.status == .active, let latest {
-                try conn.execute("""
-                    UPDATE deployments SET rps = $2, p50_ms = $3, p95_ms = $4, p99_ms = $5, error_rate = $6, stats_at = $7 WHERE id = $1
-                    """, [.int(Int64(id)), .double(latest.requestsPerSecond), .double(latest.p50), .double(latest.p95),
-                          .double(latest.p99), .double(latest.errorRate), .date(Date(timeIntervalSince1970: Double(latest.minute) * 60))])
-            }
+            if plan.status == .active, let latest { try DeploymentStore.setLatestStats(conn, id, latest) }
         }
 
+        static let actor = "demo"
+
         func history(_ id: Int, _ old: DeploymentStatus?, _ new: DeploymentStatus, _ reason: String, _ at: Date) throws {
-            try conn.execute("""
-                INSERT INTO deployment_status_history (deployment_id, old_status, new_status, changed_by, reason, created_at)
-                VALUES ($1, $2, $3, 'demo', $4, $5)
-                """, [.int(Int64(id)), SQLValue(old?.rawValue), .text(new.rawValue), .text(reason), .date(at)])
+            try DeploymentStore.recordHistory(conn, id, from: old, to: new, by: Self.actor, reason: reason, now: at)
         }
     }
 }

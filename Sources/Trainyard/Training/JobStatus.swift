@@ -30,3 +30,46 @@ public enum JobStatus: String, CaseIterable, Sendable {
         }
     }
 }
+
+extension JobStatus: ListStatusFilter, BadgeStatus {}
+
+/// The columns the jobs list sorts by (`?sort=`).
+enum JobSortKey: String, ListSortKey {
+    case name, model, status, epochs
+    case learningRate = "lr"
+    case progress, created
+
+    var header: String {
+        switch self {
+        case .name: "Job"
+        case .model: "Model"
+        case .status: "Status"
+        case .epochs: "Epochs"
+        case .learningRate: "Learning rate"
+        case .progress: "Progress"
+        case .created: "Created"
+        }
+    }
+
+    var sortLabel: String {
+        switch self {
+        case .name: "name"
+        case .learningRate: "learning rate"
+        default: header.lowercased()
+        }
+    }
+
+    var firstDirection: TableQuery.Direction {
+        switch self {
+        case .name, .model, .status: .asc
+        case .epochs, .learningRate, .progress, .created: .desc
+        }
+    }
+
+    var isNumeric: Bool {
+        switch self {
+        case .epochs, .learningRate, .progress: true
+        case .name, .model, .status, .created: false
+        }
+    }
+}

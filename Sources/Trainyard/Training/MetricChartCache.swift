@@ -1,5 +1,4 @@
 import Foundation
-import Storage
 
 /// Chart series for the monitor: at most two points (the minimum and the maximum) per bucket,
 /// so spikes and dips stay visible however long the job runs.
@@ -39,44 +38,24 @@ final class MetricChartCache {
         self.capacity = capacity
     }
 
-    func series(for job: TrainingJob, database: Database) throws -> Series {
+    func series(for job: TrainingJob, store: JobStore) throws -> Series {
         guard job.currentStep > 0 else { return Series(loss: [], accuracy: []) }
         // Short jobs are drawn point by point.
         if job.totalSteps <= buckets * 2 {
-            let rows = try database.query("SELECT step, loss, accuracy FROM training_metrics WHERE job_id = $1 ORDER BY step",
-                                          [.int(Int64(job.id))])
-            var loss: [(Int, Double)] = [], accuracy: [(Int, Double)] = []
-            loss.reserveCapacity(rows.count)
-            accuracy.reserveCapacity(rows.count)
-            for row in rows {
-                let step = try row.int("step")
-                loss.append((step, try row.double("loss")))
-                accuracy.append((step, try row.double("accuracy")))
-            }
-            return Series(loss: loss, accuracy: accuracy)
+            let points = try store.allPoints(job.id)
+            return Series(loss: points.map { ($0.step, $0.loss) }, accuracy: points.map { ($0.step, $0.accuracy) })
         }
 
         let width = (job.totalSteps + buckets - 1) / buckets
         var cached = cachedBuckets(job.id, width: width)
-        let after = cached.last?.lastStep ?? 0
-        let rows = try database.query("""
-            SELECT (step - 1) / $2 AS b, MIN(step) AS first_step, MAX(step) AS last_step,
-              MIN(loss) AS loss_lo, MAX(loss) AS loss_hi, MIN(accuracy) AS acc_lo, MAX(accuracy) AS acc_hi
-            FROM training_metrics WHERE job_id = $1 AND step > $3 GROUP BY (step - 1) / $2 ORDER BY b
-            """, [.int(Int64(job.id)), .int(Int64(width)), .int(Int64(after))])
-        var fresh: [Bucket] = []
-        for row in rows {
-            fresh.append(Bucket(firstStep: try row.int("first_step"), lastStep: try row.int("last_step"),
-                                lossLow: try row.double("loss_lo"), lossHigh: try row.double("loss_hi"),
-                                accuracyLow: try row.double("acc_lo"), accuracyHigh: try row.double("acc_hi")))
-        }
+        let fresh = try store.metricBuckets(job.id, width: width, after: cached.last?.lastStep ?? 0)
         // A bucket is final once its last step is written (or the job's last step).
         let finalCount = fresh.prefix { bucket in
             bucket.lastStep == min(((bucket.lastStep - 1) / width + 1) * width, job.totalSteps)
                 && bucket.lastStep - bucket.firstStep + 1 == min(width, job.totalSteps - (bucket.lastStep - 1) / width * width)
         }.count
         cached.append(contentsOf: fresh.prefix(finalCount))
-        store(job.id, width: width, complete: cached)
+        remember(job.id, width: width, complete: cached)
         return Self.points(cached + fresh.dropFirst(finalCount))
     }
 
@@ -90,7 +69,7 @@ final class MetricChartCache {
         return entry.complete
     }
 
-    private func store(_ jobID: Int, width: Int, complete: [Bucket]) {
+    private func remember(_ jobID: Int, width: Int, complete: [Bucket]) {
         lock.lock()
         defer { lock.unlock() }
         clock += 1

@@ -4,10 +4,7 @@ import Foundation
 public struct TrainingJob: Sendable {
     public var id: Int
     public var name: String
-    public var modelID: Int
-    public var modelSlug: String
-    public var modelName: String
-    public var sizeClass: SizeClass
+    var model: ModelRef
     public var status: JobStatus
     public var epochs: Int
     public var learningRate: Double
@@ -22,8 +19,15 @@ public struct TrainingJob: Sendable {
     public var finishedAt: Date?
     public var updatedAt: Date
 
+    public var modelID: Int { model.id }
+    public var modelSlug: String { model.slug }
+    public var modelName: String { model.name }
+    public var sizeClass: SizeClass { model.sizeClass }
+
     public var totalSteps: Int { epochs * stepsPerEpoch }
     public var progress: Double { totalSteps == 0 ? 0 : min(1, Double(currentStep) / Double(totalSteps)) }
+    /// Whole percent done, rounded down so 100 % means finished.
+    public var percent: Int { Int((progress * 100).rounded(.down)) }
     public var currentEpoch: Int { currentStep == 0 ? 0 : min(epochs, (currentStep - 1) / stepsPerEpoch + 1) }
 
     var simulator: TrainingSimulator {

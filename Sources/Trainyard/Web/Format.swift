@@ -1,7 +1,7 @@
 import Foundation
 import TemplateEngine
 
-/// Formatting shared by pages: relative times with the exact time kept for hover and `<time>`.
+/// How numbers, times and durations are written on pages, in one place.
 enum Format {
     static func iso(_ date: Date) -> String {
         // Formatted by hand: gmtime_r is thread-safe and cheap, unlike a shared formatter.
@@ -26,7 +26,6 @@ enum Format {
 
     static func relative(_ date: Date, now: Date) -> String {
         let seconds = Int(now.timeIntervalSince(date))
-        if seconds < 0 { return "just now" }
         if seconds < 45 { return "just now" }
         if seconds < 90 { return "1 minute ago" }
         let minutes = seconds / 60
@@ -44,15 +43,100 @@ enum Format {
     static func timestamp(_ date: Date, now: Date) -> TemplateValue {
         ["relative": .string(relative(date, now: now)), "exact": .string(exact(date)), "iso": .string(iso(date))]
     }
+
+    /// "42 s", "3 min 5 s", "2 h 10 min", "3 days".
+    static func duration(_ seconds: Double) -> String {
+        let s = max(0, Int(seconds.rounded()))
+        if s < 60 { return "\(s) s" }
+        if s < 3600 { return s % 60 == 0 ? "\(s / 60) min" : "\(s / 60) min \(s % 60) s" }
+        let h = s / 3600, m = (s % 3600) / 60
+        if h < 48 { return m == 0 ? "\(h) h" : "\(h) h \(m) min" }
+        return "\(h / 24) days"
+    }
+
+    /// A short number for axis ticks and compact figures: "0.25", "12.5", "340", "1.2k", "45k", "3.1M".
+    static func compact(_ v: Double) -> String {
+        let a = abs(v)
+        if a >= 1_000_000 { return trim(String(format: "%.1fM", v / 1_000_000)) }
+        if a >= 10_000 { return trim(String(format: "%.0fk", v / 1000)) }
+        if a >= 1000 { return trim(String(format: "%.1fk", v / 1000)) }
+        if a >= 100 || a == 0 { return String(format: "%.0f", v) }
+        if a >= 10 { return trim(String(format: "%.1f", v)) }
+        return trim(String(format: "%.2f", v))
+    }
+
+    private static func trim(_ s: String) -> String {
+        guard s.contains(".") else { return s }
+        var t = s
+        var suffix = ""
+        if let last = t.last, last.isLetter { suffix = String(last); t.removeLast() }
+        while t.hasSuffix("0") { t.removeLast() }
+        if t.hasSuffix(".") { t.removeLast() }
+        return t + suffix
+    }
+
+    /// A whole number with thousands separated: "65,536".
+    static func grouped(_ n: Int) -> String {
+        let digits = String(abs(n))
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return (n < 0 ? "-" : "") + out
+    }
+
+    /// A training learning rate as people write it: "0.002" from 0.001 up, "3e-4" below.
+    static func learningRate(_ rate: Double) -> String {
+        if rate >= 0.001 { return String(format: "%g", rate) }
+        return String(format: "%.0e", rate).replacingOccurrences(of: "e-0", with: "e-")
+    }
+
+    /// Requests per second: whole numbers from 100, one decimal below.
+    static func requestsPerSecond(_ rps: Double) -> String {
+        rps >= 100 ? fixed(rps, 0) : fixed(rps, 1)
+    }
+
+    /// "182 ms", "1.25 s".
+    static func milliseconds(_ ms: Double) -> String {
+        ms >= 1000 ? fixed(ms / 1000, 2) + " s" : fixed(ms, 0) + " ms"
+    }
+
+    /// A fraction as a percentage with two decimals: "0.31 %".
+    static func percent(_ fraction: Double) -> String {
+        fixed(fraction * 100, 2) + " %"
+    }
+
+    /// "16 GB" for whole gigabytes, else "1536 MB".
+    static func memory(megabytes mb: Int) -> String {
+        mb % 1024 == 0 ? "\(mb / 1024) GB" : "\(mb) MB"
+    }
+
+    /// `value` rounded to `decimals` places (0–3), without `String(format:)`: tables format
+    /// several numbers per row and this is measurably cheaper on every request.
+    static func fixed(_ value: Double, _ decimals: Int) -> String {
+        guard value.isFinite else { return "—" }
+        let places = min(max(decimals, 0), 3)
+        let scale = [1.0, 10, 100, 1000][places]
+        let scaled = Int64((abs(value) * scale).rounded())
+        let whole = String(scaled / Int64(scale))
+        let sign = value < 0 && scaled != 0 ? "-" : ""
+        guard places > 0 else { return sign + whole }
+        var fraction = String(scaled % Int64(scale))
+        while fraction.count < places { fraction = "0" + fraction }
+        return sign + whole + "." + fraction
+    }
 }
 
 /// Status badges: colour (tone), icon and text together.
-enum Badge {
-    static func job(_ status: JobStatus) -> TemplateValue {
-        ["label": .string(status.label), "tone": .string(status.tone), "icon": .string(status.icon), "value": .string(status.rawValue)]
-    }
+protocol BadgeStatus: RawRepresentable where RawValue == String {
+    var label: String { get }
+    var tone: String { get }
+    var icon: String { get }
+}
 
-    static func deployment(_ status: DeploymentStatus) -> TemplateValue {
+enum Badge {
+    static func of<S: BadgeStatus>(_ status: S) -> TemplateValue {
         ["label": .string(status.label), "tone": .string(status.tone), "icon": .string(status.icon), "value": .string(status.rawValue)]
     }
 }

@@ -14,7 +14,4 @@ public struct HTTPError: Error {
         HTTPError(status: 404, title: "Not found", message: message)
     }
 
-    public static func badRequest(_ message: String) -> HTTPError {
-        HTTPError(status: 400, title: "Bad request", message: message)
-    }
 }

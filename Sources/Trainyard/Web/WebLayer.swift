@@ -42,6 +42,7 @@ public final class WebLayer {
     private let secureCookies: Bool
 
     static let sessionCookie = "ty_session"
+    static let errorTemplate = "errors/error"
     static let csrfField = "_csrf"
 
     public init(templates: TemplateLibrary, secret: [UInt8], secureCookies: Bool = false, logger: Logger) {
@@ -70,6 +71,10 @@ public final class WebLayer {
                 response = try handler(ctx)
             } catch let error as HTTPError {
                 response = errorPage(status: error.status, title: error.title, message: error.message, ctx)
+            } catch let error as InvalidInput {
+                // A store refused a value a handler should have validated: the user's words, not a 500.
+                logger.notice("input refused by a store", metadata: ["field": "\(error.field)", "path": "\(request.path)"])
+                response = errorPage(status: 422, title: "Not accepted", message: error.message, ctx)
             } catch let error as DatabaseError {
                 switch error {
                 case .unavailable, .timeout:
@@ -134,8 +139,13 @@ public final class WebLayer {
 
     // MARK: Responses
 
+    /// Renders a page's view model inside the layout.
+    func render<View: PageView>(_ view: View, _ ctx: WebContext, status: Int = 200) throws -> HTTPResponse {
+        try page(View.template, title: view.title, section: view.section, view.members(), ctx, status: status)
+    }
+
     /// Renders `template` inside the layout with the shared page data (nav, flash, CSRF token).
-    public func page(_ template: String, title: String, section: NavSection?, _ data: [String: TemplateValue],
+    func page(_ template: String, title: String, section: NavSection?, _ data: [String: TemplateValue],
                      _ ctx: WebContext, status: Int = 200) throws -> HTTPResponse {
         var root = data
         root["title"] = .string(title)
@@ -169,7 +179,7 @@ public final class WebLayer {
             return JSON.error(message, status: status)
         }
         do {
-            return try page("errors/error", title: title, section: nil,
+            return try page(Self.errorTemplate, title: title, section: nil,
                             ["status": .int(status), "heading": .string(title), "message": .string(message)], ctx, status: status)
         } catch {
             logger.error("error page failed to render", metadata: ["error": "\(error)"])

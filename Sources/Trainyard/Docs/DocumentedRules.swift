@@ -1,0 +1,12 @@
+extension DocsLibrary {
+    /// The limits the docs quote (`{{rule.replicas}}`), taken from the rules that enforce them.
+    public static let documentedRules: [String: String] = [
+        "rule.epochs": JobRules.epochs.rangeText,
+        "rule.notes": Format.grouped(JobRules.notes.maxScalars),
+        "rule.replicas": DeploymentRules.replicas.rangeText,
+        "rule.cpu": DeploymentRules.cpu.rangeText,
+        "rule.memory_mb": DeploymentRules.memoryMB.rangeText,
+        "rule.gpu": DeploymentRules.gpu.rangeText,
+        "rule.storage_gb": DeploymentRules.storageGB.rangeText,
+    ]
+}

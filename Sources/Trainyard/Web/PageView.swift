@@ -1,0 +1,93 @@
+import TemplateEngine
+
+/// A page's view model: a struct with a member per thing the page shows, turned into the
+/// template's values in one place (`members`). The template it renders is part of the type,
+/// so `TrainyardApp` can check at boot that every page's template exists.
+protocol PageView {
+    static var template: String { get }
+    var title: String { get }
+    var section: NavSection? { get }
+    /// The values `template` reads, besides the layout's own (title, nav, flash, CSRF token).
+    func members() -> [String: TemplateValue]
+}
+
+/// A view model for a part of a page (a table row, a card): its template values in one place.
+protocol TemplateConvertible {
+    var templateValue: TemplateValue { get }
+}
+
+extension Array where Element: TemplateConvertible {
+    var templateValue: TemplateValue { .list(map(\.templateValue)) }
+}
+
+extension Optional where Wrapped: TemplateConvertible {
+    var templateValue: TemplateValue { self?.templateValue ?? .null }
+}
+
+/// A button in a row or on a page: a form POST to `action`, or a plain link.
+struct ActionButton: TemplateConvertible {
+    enum Style { case normal, primary, danger }
+
+    var label: String
+    var action: String?
+    var link: String?
+    var style: Style = .normal
+    /// Hidden `job_id` for the one-click Deploy button.
+    var jobID: Int?
+
+    static func post(_ label: String, to action: String, style: Style = .normal, jobID: Int? = nil) -> ActionButton {
+        ActionButton(label: label, action: action, link: nil, style: style, jobID: jobID)
+    }
+
+    static func link(_ label: String, to href: String) -> ActionButton {
+        ActionButton(label: label, action: nil, link: href)
+    }
+
+    var templateValue: TemplateValue {
+        ["label": .string(label), "action": .optional(action), "link": .optional(link),
+         "primary": .bool(style == .primary), "danger": .bool(style == .danger), "jobID": .optional(jobID.map(String.init))]
+    }
+}
+
+/// One input of a form: its value (as typed, after a refusal), id, and the error tied to it.
+struct FormField: TemplateConvertible {
+    var id: String
+    var value: String
+    var error: String?
+    var extra: [String: TemplateValue] = [:]
+
+    /// The field `name` of a form whose inputs are ids `prefix-name`, refilled from `ctx`'s flash.
+    init(_ name: String, prefix: String, value: String, _ ctx: WebContext, extra: [String: TemplateValue] = [:]) {
+        id = "\(prefix)-\(name)"
+        self.value = value
+        error = ctx.fieldError(name)
+        self.extra = extra
+    }
+
+    var templateValue: TemplateValue {
+        var members = extra
+        members["value"] = .string(value)
+        members["id"] = .string(id)
+        if let error {
+            members["error"] = .string(error)
+            members["errorID"] = .string(id + "-error")
+        }
+        return .object(members)
+    }
+}
+
+extension WebContext {
+    /// The values to show in a form: `defaults`, or, after a refused submission, exactly what
+    /// the user typed (a field they cleared stays empty).
+    func formValues(_ fields: [String], defaults: [String: String]) -> [String: String] {
+        guard let flash, !flash.values.isEmpty else { return defaults }
+        var typed = defaults
+        for field in fields { typed[field] = flash.values[field] ?? "" }
+        return typed
+    }
+
+    /// Where an action returns to: the page it was posted from (a same-site path), else `fallback`.
+    func returnPath(fallback: String) -> String {
+        SafeRedirect.path(request.formParameters["return_to"], fallback: fallback)
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+@testable import Trainyard
+
+@Suite struct FormatTests {
+    @Test func relativeTimes() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        func ago(_ seconds: Double) -> String { Format.relative(now.addingTimeInterval(-seconds), now: now) }
+        #expect(ago(-30) == "just now")
+        #expect(ago(10) == "just now")
+        #expect(ago(60) == "1 minute ago")
+        #expect(ago(600) == "10 minutes ago")
+        #expect(ago(3_600) == "1 hour ago")
+        #expect(ago(5 * 3_600) == "5 hours ago")
+        #expect(ago(30 * 3_600) == "yesterday")
+        #expect(ago(10 * 86_400) == "10 days ago")
+        #expect(ago(40 * 86_400) == Format.exact(now.addingTimeInterval(-40 * 86_400)))
+    }
+
+    @Test func isoAndExact() {
+        let date = Date(timeIntervalSince1970: 1_742_024_813)   // 2025-03-15 07:46:53 UTC
+        #expect(Format.iso(date) == "2025-03-15T07:46:53Z")
+        #expect(Format.exact(date) == "2025-03-15 07:46 UTC")
+    }
+
+    @Test(arguments: [(0.0, "0 s"), (42, "42 s"), (60, "1 min"), (185, "3 min 5 s"), (7_200, "2 h"), (7_800, "2 h 10 min"),
+                      (3 * 86_400, "3 days"), (-5, "0 s")])
+    func durations(seconds: Double, text: String) {
+        #expect(Format.duration(seconds) == text)
+    }
+
+    @Test func numbers() {
+        #expect(Format.compact(0) == "0")
+        #expect(Format.compact(0.25) == "0.25")
+        #expect(Format.compact(12.5) == "12.5")
+        #expect(Format.compact(340) == "340")
+        #expect(Format.compact(1_200) == "1.2k")
+        #expect(Format.compact(45_000) == "45k")
+        #expect(Format.compact(3_100_000) == "3.1M")
+        #expect(Format.fixed(2.346, 2) == "2.35")
+        #expect(Format.fixed(-0.0004, 2) == "0.00")
+        #expect(Format.fixed(-2.5, 1) == "-2.5")
+        #expect(Format.fixed(.infinity, 1) == "—")
+        #expect(Format.fixed(.nan, 0) == "—")
+        #expect(Format.fixed(7, 9) == "7.000")
+        #expect(Format.grouped(65_536) == "65,536")
+        #expect(Format.grouped(512) == "512")
+        #expect(Format.grouped(1_000_000) == "1,000,000")
+        #expect(Format.grouped(-1_000) == "-1,000")
+    }
+
+    @Test func units() {
+        #expect(Format.requestsPerSecond(123.4) == "123")
+        #expect(Format.requestsPerSecond(12.34) == "12.3")
+        #expect(Format.milliseconds(182.4) == "182 ms")
+        #expect(Format.milliseconds(1_250) == "1.25 s")
+        #expect(Format.percent(0.0031) == "0.31 %")
+        #expect(Format.memory(megabytes: 16_384) == "16 GB")
+        #expect(Format.memory(megabytes: 1_536) == "1536 MB")
+        #expect(Format.learningRate(0.0003) == "3e-4")
+        #expect(Format.learningRate(0.002) == "0.002")
+        #expect(Format.learningRate(0.00003) == "3e-5")
+        #expect(Format.learningRate(1) == "1")
+        #expect(Format.learningRate(0.5) == "0.5")
+    }
+}

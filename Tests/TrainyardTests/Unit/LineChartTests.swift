@@ -1,0 +1,58 @@
+import Testing
+@testable import Trainyard
+
+@Suite struct LineChartTests {
+    func chart(_ points: [(Double, Double)], yRange: ClosedRange<Double>? = nil) -> String {
+        LineChart(title: "Loss & <friends>", xLabel: "Step", yLabel: "Loss",
+                  series: [.init(label: "Loss", cssClass: "series-loss", points: points.map { (x: $0.0, y: $0.1) })],
+                  yRange: yRange).svg(id: "c")
+    }
+
+    @Test func anEmptySeriesSaysThereIsNoData() {
+        let svg = chart([])
+        #expect(svg.contains("No data yet"))
+        #expect(!svg.contains("<polyline"))
+        #expect(svg.contains("<title id=\"c-title\">Loss &amp; &lt;friends&gt;</title>"))
+    }
+
+    @Test func aSinglePointDrawsWithFiniteCoordinates() {
+        let svg = chart([(5, 0.7)])
+        #expect(svg.contains("<polyline"))
+        #expect(!svg.contains("nan") && !svg.contains("inf"))
+        #expect(svg.contains("1 points. Latest: Loss 0.7."))
+    }
+
+    @Test func aFlatSeriesStillGetsAnAxis() {
+        let svg = chart([(1, 2), (2, 2), (3, 2)])
+        #expect(!svg.contains("nan"))
+        #expect(svg.components(separatedBy: "text-anchor=\"end\"").count > 2)
+    }
+
+    @Test func valuesOutsideAFixedRangeAreClampedToThePlot() {
+        let svg = chart([(0, -1), (1, 0.5), (2, 3)], yRange: 0...1)
+        // Plot area: top 14, bottom 240 − 42 = 198.
+        let points = svg.components(separatedBy: "points=\"")[1].components(separatedBy: "\"")[0]
+        let ys = points.split(separator: " ").map { Double($0.split(separator: ",")[1])! }
+        #expect(ys.allSatisfy { $0 >= 14 && $0 <= 198 })
+    }
+
+    @Test func niceTicksAreRound() {
+        #expect(LineChart.niceTicks(0...1, count: 5) == [0, 0.25, 0.5, 0.75, 1])
+        #expect(LineChart.niceTicks(0...1000, count: 6) == [0, 200, 400, 600, 800, 1000])
+        #expect(LineChart.niceTicks(3...3, count: 5) == [3])
+    }
+
+    @Test func downsamplingKeepsSpikesAndDips() {
+        // Two buckets; the second holds a spike up to 9 and a dip to 0.1.
+        let buckets = [
+            MetricChartCache.Bucket(firstStep: 1, lastStep: 10, lossLow: 2.0, lossHigh: 2.5, accuracyLow: 0.1, accuracyHigh: 0.2),
+            MetricChartCache.Bucket(firstStep: 11, lastStep: 20, lossLow: 0.1, lossHigh: 9.0, accuracyLow: 0.2, accuracyHigh: 0.3),
+        ]
+        let series = MetricChartCache.points(buckets)
+        #expect(series.loss.count == 4)
+        #expect(series.loss.map(\.value).max() == 9.0)
+        #expect(series.loss.map(\.value).min() == 0.1)
+        #expect(series.loss.map(\.step) == [1, 10, 11, 20])
+        #expect(MetricChartCache.points([]).loss.isEmpty)
+    }
+}
