@@ -22,6 +22,7 @@
       if (frame) frame.innerHTML = charts[name];
     });
     if (progress) progress.value = data.current_step;
+    monitor.setAttribute("data-step", String(data.current_step));
     if (data.current_step > 0) {
       var empty = document.querySelector("[data-live-empty]");
       if (empty) empty.parentNode.removeChild(empty);

@@ -128,6 +128,15 @@ class TestJourney:
         progress = int(user.find_element(By.ID, "job-progress").get_attribute("value"))
         assert progress > first
         assert text_of(user, "[data-live=latest-loss]"), "latest metrics are shown"
+        eta = text_of(user, "[data-live=eta]")
+        assert eta.startswith("about "), eta
+        wait_for(lambda: text_of(user, "[data-live=eta]") != eta, timeout=15, message="the time left to update")
+        # The figures and charts come from the live endpoint; the page itself is never fetched again.
+        fetched = user.execute_script(
+            "return performance.getEntriesByType('resource').map(function (e) { return e.name; });")
+        page_url = BASE + state["job"]
+        assert any(url.startswith(page_url + "/live") for url in fetched), fetched
+        assert not any(url in (page_url, page_url + "?") for url in fetched), fetched
 
     def test_06_monitor_refreshes_itself_without_javascript(self, new_browser):
         plain = new_browser(javascript=False)

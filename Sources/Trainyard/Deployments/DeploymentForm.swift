@@ -6,27 +6,18 @@ import HTTPServer
 struct DeploymentForm {
     static let fields = ["job_id", "name", "replicas", "cpu", "memory_mb", "gpu", "storage_gb"]
 
-    var jobID = ""
-    var name = ""
-    var replicas = ""
-    var cpu = ""
-    var memoryMB = ""
-    var gpu = ""
-    var storageGB = ""
+    /// The values as typed, by field name (every field present, "" when not sent).
+    let values: [String: String]
 
-    init(_ form: QueryParameters) {
-        jobID = form["job_id"] ?? ""
-        name = form["name"] ?? ""
-        replicas = form["replicas"] ?? ""
-        cpu = form["cpu"] ?? ""
-        memoryMB = form["memory_mb"] ?? ""
-        gpu = form["gpu"] ?? ""
-        storageGB = form["storage_gb"] ?? ""
-    }
+    init(_ form: QueryParameters) { values = form.values(of: Self.fields) }
 
-    var values: [String: String] {
-        ["job_id": jobID, "name": name, "replicas": replicas, "cpu": cpu, "memory_mb": memoryMB, "gpu": gpu, "storage_gb": storageGB]
-    }
+    var jobID: String { values["job_id"]! }
+    var name: String { values["name"]! }
+    var replicas: String { values["replicas"]! }
+    var cpu: String { values["cpu"]! }
+    var memoryMB: String { values["memory_mb"]! }
+    var gpu: String { values["gpu"]! }
+    var storageGB: String { values["storage_gb"]! }
 
     /// The job id alone, checked first: without it there is nothing to size the defaults by.
     var parsedJobID: Int? { Self.positiveInt(jobID) }

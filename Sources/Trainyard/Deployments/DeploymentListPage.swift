@@ -19,7 +19,7 @@ extension DeploymentRoutes {
         let chrome = ListChrome(request, shown: result.rows.count, hasMore: result.hasMore,
                                 counts: try store.statusCounts(), headerKeys: headerKeys)
         let now = Date()
-        return try app.web.render(DeploymentListView(chrome: chrome, rows: result.rows.map { .init(row: $0, now: now) }), ctx)
+        return try app.web.render(DeploymentListView(table: ListTable(chrome: chrome, rows: result.rows.map { .init(row: $0, now: now) })), ctx)
     }
 }
 
@@ -28,8 +28,7 @@ struct DeploymentListView: PageView {
     let title = "Deployments"
     let section: NavSection? = .deployments
 
-    var chrome: ListChrome<DeploymentSortKey, DeploymentStatus>
-    var rows: [Row]
+    var table: ListTable<DeploymentSortKey, DeploymentStatus, Row>
 
     struct Row: TemplateConvertible {
         var row: DeploymentListRow
@@ -50,8 +49,7 @@ struct DeploymentListView: PageView {
     }
 
     func members() -> [String: TemplateValue] {
-        var m = chrome.templateMembers()
-        m["deployments"] = rows.templateValue
+        var m = table.members()
         m["jobsHref"] = .string(Paths.with(Paths.jobs, [("status", JobStatus.complete.rawValue)]))
         return m
     }

@@ -28,26 +28,18 @@ struct JobForm {
     static let fields = ["name", "model", "epochs", "learning_rate", "batch_size", "notes"]
     static let defaults = ["name": "", "model": "", "epochs": "3", "learning_rate": "0.0003", "batch_size": "32", "notes": ""]
 
-    var name = ""
-    var model = ""
-    var epochs = ""
-    var learningRate = ""
-    var batchSize = ""
-    var notes = ""
+    /// The values as typed, by field name (every field present, "" when not sent), for the
+    /// flash that brings a refused form back.
+    let values: [String: String]
 
-    init(_ form: QueryParameters) {
-        name = form["name"] ?? ""
-        model = form["model"] ?? ""
-        epochs = form["epochs"] ?? ""
-        learningRate = form["learning_rate"] ?? ""
-        batchSize = form["batch_size"] ?? ""
-        notes = form["notes"] ?? ""
-    }
+    init(_ form: QueryParameters) { values = form.values(of: Self.fields) }
 
-    /// The values as typed, by field name, for the flash that brings the form back.
-    var values: [String: String] {
-        ["name": name, "model": model, "epochs": epochs, "learning_rate": learningRate, "batch_size": batchSize, "notes": notes]
-    }
+    var name: String { values["name"]! }
+    var model: String { values["model"]! }
+    var epochs: String { values["epochs"]! }
+    var learningRate: String { values["learning_rate"]! }
+    var batchSize: String { values["batch_size"]! }
+    var notes: String { values["notes"]! }
 
     struct Valid {
         var name: String

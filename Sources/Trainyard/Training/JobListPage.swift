@@ -23,8 +23,7 @@ extension TrainingRoutes {
             .liveDeployments(ofJobs: result.rows.filter { $0.status == .complete }.map(\.id))
         let now = Date()
         let view = JobListView(
-            chrome: chrome,
-            rows: result.rows.map { JobListView.Row($0, deployment: deployed[$0.id], now: now) },
+            table: ListTable(chrome: chrome, rows: result.rows.map { JobListView.Row($0, deployment: deployed[$0.id], now: now) }),
             models: models.map { SelectOption(value: $0.slug, label: $0.name, selected: $0.id == modelFilter?.id) },
             returnTo: request.currentPath)
         return try app.web.render(view, ctx)
@@ -45,8 +44,7 @@ struct JobListView: PageView {
     let title = "Training jobs"
     let section: NavSection? = .training
 
-    var chrome: ListChrome<JobSortKey, JobStatus>
-    var rows: [Row]
+    var table: ListTable<JobSortKey, JobStatus, Row>
     var models: [SelectOption]
     var returnTo: String
 
@@ -70,8 +68,7 @@ struct JobListView: PageView {
     }
 
     func members() -> [String: TemplateValue] {
-        var m = chrome.templateMembers()
-        m["jobs"] = rows.templateValue
+        var m = table.members()
         m["models"] = models.templateValue
         m["returnTo"] = .string(returnTo)
         m["configureHref"] = .string(Paths.configure)

@@ -1,3 +1,5 @@
+import HTTPServer
+
 /// Messages for form fields, by field name.
 struct FieldErrors: Error {
     var byField: [String: String]
@@ -21,4 +23,13 @@ struct FieldErrors: Error {
 struct InvalidInput: Error, Equatable {
     var field: String
     var message: String
+}
+
+extension QueryParameters {
+    /// The first value of each of `fields`, "" for those not sent: what a form decodes.
+    func values(of fields: [String]) -> [String: String] {
+        var out: [String: String] = [:]
+        for field in fields { out[field] = self[field] ?? "" }
+        return out
+    }
 }

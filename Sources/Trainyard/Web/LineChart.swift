@@ -18,8 +18,8 @@ struct LineChart {
     /// Fixed y range (e.g. 0–1 for accuracy); nil fits the data.
     var yRange: ClosedRange<Double>? = nil
     var xRange: ClosedRange<Double>? = nil
-    var formatY: (Double) -> String = { LineChart.compact($0) }
-    var formatX: (Double) -> String = { LineChart.compact($0) }
+    var formatY: (Double) -> String = { Format.compact($0) }
+    var formatX: (Double) -> String = { Format.compact($0) }
 
     static let marginLeft = 56.0, marginRight = 16.0, marginTop = 14.0, marginBottom = 42.0
 
@@ -106,26 +106,6 @@ struct LineChart {
             v += step
         }
         return ticks
-    }
-
-    static func compact(_ v: Double) -> String {
-        let a = abs(v)
-        if a >= 1_000_000 { return trim(String(format: "%.1fM", v / 1_000_000)) }
-        if a >= 10_000 { return trim(String(format: "%.0fk", v / 1000)) }
-        if a >= 1000 { return trim(String(format: "%.1fk", v / 1000)) }
-        if a >= 100 || a == 0 { return String(format: "%.0f", v) }
-        if a >= 10 { return trim(String(format: "%.1f", v)) }
-        return trim(String(format: "%.2f", v))
-    }
-
-    private static func trim(_ s: String) -> String {
-        guard s.contains(".") else { return s }
-        var t = s
-        var suffix = ""
-        if let last = t.last, last.isLetter { suffix = String(last); t.removeLast() }
-        while t.hasSuffix("0") { t.removeLast() }
-        if t.hasSuffix(".") { t.removeLast() }
-        return t + suffix
     }
 
     private func escape(_ s: String) -> String {

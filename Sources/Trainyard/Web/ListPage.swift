@@ -232,3 +232,16 @@ struct ListChrome<Sort: ListSortKey, Status: ListStatusFilter> {
         ]
     }
 }
+
+/// A table page's chrome and its rows, turned into template values together; the template
+/// loops over `rows`.
+struct ListTable<Sort: ListSortKey, Status: ListStatusFilter, Row: TemplateConvertible> {
+    var chrome: ListChrome<Sort, Status>
+    var rows: [Row]
+
+    func members() -> [String: TemplateValue] {
+        var members = chrome.templateMembers()
+        members["rows"] = rows.templateValue
+        return members
+    }
+}
