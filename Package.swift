@@ -19,6 +19,8 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CCmarkGFM", providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // Password hashing (argon2id), the reference implementation from Debian.
+        .systemLibrary(name: "CArgon2", providers: [.apt(["libargon2-dev"])]),
         // epoll/eventfd/accept4 wrappers: glibc has them, Swift's Glibc module does not export them.
         .systemLibrary(name: "CEpoll"),
 
@@ -35,7 +37,7 @@ let package = Package(
         .target(
             name: "Trainyard",
             dependencies: [
-                "HTTPServer", "TemplateEngine", "Storage", "CCmarkGFM",
+                "HTTPServer", "TemplateEngine", "Storage", "CCmarkGFM", "CArgon2",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

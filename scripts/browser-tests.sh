@@ -48,6 +48,11 @@ start_server() {
   local name=$1 seed=${2:-} dir="$work/$1" port
   mkdir -p "$dir"
   if [[ -n "$seed" ]]; then "$bin" seed-demo --data-dir "$dir" --log-level warning >/dev/null; fi
+  # The tests sign in as these two; with an admin present, serve generates none.
+  printf '%s' "$TRAINYARD_TEST_PASSWORD" | "$bin" create-user --data-dir "$dir" --log-level warning \
+    --username browser-admin --role admin --display-name "Browser Admin" --password-stdin >/dev/null
+  printf '%s' "$TRAINYARD_TEST_PASSWORD" | "$bin" create-user --data-dir "$dir" --log-level warning \
+    --username browser-viewer --role viewer --display-name "Browser Viewer" --password-stdin >/dev/null
   port=$(free_port)
   "$bin" serve --data-dir "$dir" --port "$port" --sim-speed 10 --log-level warning >"$dir/server.log" 2>&1 &
   pids+=($!)
@@ -63,6 +68,7 @@ start_server() {
   return 1
 }
 
+export TRAINYARD_TEST_PASSWORD="browser tests sign in with this"
 TRAINYARD_URL=$(start_server demo seed)
 TRAINYARD_EMPTY_URL=$(start_server empty)
 TRAINYARD_SCREENSHOT_URL=$(start_server screenshots seed)  # demo data only, no test leftovers

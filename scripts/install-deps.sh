@@ -6,7 +6,7 @@
 #                                       HTML validator) and Python's venv, for the browser tests
 set -euo pipefail
 
-packages=(pkg-config libsqlite3-dev libpq-dev libcmark-gfm-dev libcmark-gfm-extensions-dev)
+packages=(pkg-config libsqlite3-dev libpq-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libargon2-dev)
 case "${1:-}" in
   --test) packages+=(postgresql) ;;
   --browser) packages+=(curl chromium chromium-driver default-jre-headless python3 python3-venv) ;;

@@ -12,7 +12,7 @@ struct TrainyardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trainyard",
         abstract: "Trainyard: configure, train, deploy and watch ML models.",
-        subcommands: [Serve.self, Migrate.self, SeedDemo.self, BenchLoad.self],
+        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateUser.self, SetPassword.self, BenchLoad.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -89,6 +89,8 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (default 1048576).") var maxBodyBytes: Int?
     @Option(name: .customLong("head-timeout"), help: "Seconds a client has to send request headers (default 10).") var headTimeout: Double?
     @Option(name: .customLong("keep-alive-timeout"), help: "Seconds an idle keep-alive connection stays open (default 5).") var keepAliveTimeout: Double?
+    @Option(name: .customLong("trusted-proxies"), help: "Proxy addresses whose X-Forwarded-For/-Proto are believed, comma-separated (env TRAINYARD_TRUSTED_PROXIES).")
+    var trustedProxies: String?
     @Flag(name: .customLong("secure-cookies"), help: "Mark cookies Secure, for a server behind TLS (env TRAINYARD_SECURE_COOKIES).")
     var secureCookies = false
     @Option(name: .customLong("body-timeout"), help: "Seconds a whole request body may take to arrive (default 60).") var bodyTimeout: Double?
@@ -100,6 +102,7 @@ struct Serve: ParsableCommand {
             if let host { config.host = host }
             if let port { config.port = try AppConfiguration.parsePort(String(port), source: "--port") }
             if secureCookies { config.secureCookies = true }
+            if let trustedProxies { config.trustedProxies = AppConfiguration.parseList(trustedProxies) }
             if let simSpeed { config.simulationSpeed = try AppConfiguration.parseSpeed(String(simSpeed), source: "--sim-speed") }
         } catch {
             Bootstrap.fail("\(error)")
@@ -107,11 +110,13 @@ struct Serve: ParsableCommand {
         let logger = Bootstrap.logger(config)
         let database: Database
         let app: TrainyardApp
+        let firstAdmin: (username: String, password: String)?
         do {
             database = try Bootstrap.openDatabase(config, logger: logger)
             try Bootstrap.migrate(database, logger: logger)
             let secret = try SecretKey.resolve(configured: config.secretKey, dataDirectory: config.dataDirectory)
             app = try TrainyardApp(configuration: config, database: database, secret: secret, logger: logger)
+            firstAdmin = try AccountCommands.createFirstAdmin(database)
         } catch {
             Bootstrap.fail("cannot start: \(error)")
         }
@@ -139,6 +144,19 @@ struct Serve: ParsableCommand {
             http.shutdown()
         }
         logger.info("Trainyard is listening", metadata: ["url": "http://\(config.host):\(http.port)"])
+        if let firstAdmin {
+            // Shown once, like a notebook server's token: there was no admin, so one was made.
+            print("""
+
+                Trainyard has no admin yet, so one was created. Sign in at
+                    http://\(config.host):\(http.port)/login
+                    user name: \(firstAdmin.username)
+                    password:  \(firstAdmin.password)
+                This password is not shown again; change it under Settings or with `trainyard set-password`.
+
+                """)
+            fflush(stdout)
+        }
         http.waitUntilStopped()
         background.waitUntilStopped()
         database.close()
@@ -210,6 +228,42 @@ struct BenchLoad: ParsableCommand {
                 if done % 50_000 == 0 { logger.info("loaded", metadata: ["rows": "\(done)"]) }
             }
             logger.info("\(summary) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        }
+    }
+}
+
+struct CreateUser: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create-user", abstract: "Create a user; the password is read from standard input.")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "1–64 of a–z, 0–9, '.', '_', '-'.") var username: String
+    @Option(help: "viewer, operator or admin.") var role: String
+    @Option(name: .customLong("display-name"), help: "The name pages show.") var displayName: String = ""
+    @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input (required).") var passwordStdin = false
+
+    func run() throws {
+        guard passwordStdin else { Bootstrap.fail("give the password on standard input with --password-stdin") }
+        let password = AccountCommands.passwordFromStandardInput()
+        Bootstrap.withMigratedDatabase(common, failure: "cannot create user") { database, _ in
+            print(try AccountCommands.createUser(database, username: username, role: role, displayName: displayName, password: password))
+        }
+    }
+}
+
+struct SetPassword: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set-password", abstract: "Set a user's password (read from standard input) and end their sessions.")
+
+    @OptionGroup var common: CommonOptions
+    @Option var username: String
+    @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input (required).") var passwordStdin = false
+
+    func run() throws {
+        guard passwordStdin else { Bootstrap.fail("give the password on standard input with --password-stdin") }
+        let password = AccountCommands.passwordFromStandardInput()
+        Bootstrap.withMigratedDatabase(common, failure: "cannot set password") { database, _ in
+            print(try AccountCommands.setPassword(database, username: username, password: password))
         }
     }
 }

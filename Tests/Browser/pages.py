@@ -6,7 +6,7 @@ by the HTML validation and accessibility tests."""
 import re
 import urllib.parse
 
-from support import BASE, EMPTY, Client, create_job, hrefs
+from support import BASE, EMPTY, VIEWER, Client, create_job, hrefs
 
 
 class Page:
@@ -126,11 +126,35 @@ def collect():
             c.get(user, "deployment just deployed", newest)
             break
 
+    # Accounts, tokens, users and the audit trail.
+    anonymous = Client(BASE, user=None)
+    c.get(anonymous, "sign-in", "/login")
+    refused = anonymous.submit("/login", {"username": "browser-admin", "password": "not the password"}, token_from="/login")
+    c.add(anonymous, "sign-in refused", refused, flash=True)
+    c.get(user, "tokens", "/settings/tokens")
+    created = user.submit("/settings/tokens", {"name": "validator", "expires_in_days": "30"}, token_from="/settings/tokens")
+    assert 'id="new-token"' in created.text, "the new token is shown"
+    c.add(user, "tokens with a new secret", created, flash=True)
+    refused = user.submit("/settings/tokens", {"name": "", "expires_in_days": "30"}, token_from="/settings/tokens")
+    c.add(user, "tokens refused", refused, flash=True, errors=True)
+    c.get(user, "users", "/settings/users")
+    refused = user.submit("/settings/users", {"username": "Bad Name", "display_name": "", "role": "viewer", "password": "short"},
+                          token_from="/settings/users")
+    c.add(user, "users refused", refused, flash=True, errors=True)
+    c.get(user, "audit", "/audit")
+    c.get(user, "audit filtered", "/audit?actor=browser-admin&action=token.create")
+    c.get(user, "audit matching nothing", "/audit?since=2999-01-01")
+    c.get(user, "audit with a bad time", "/audit?since=yesterday")
+    viewer = Client(BASE, user=VIEWER)
+    c.get(viewer, "dashboard as a viewer", "/")
+    c.get(viewer, "deployment as a viewer", by_status["active"])
+    c.get(viewer, "403 not allowed", "/settings/users", expect=403)
+
     # Errors.
     c.get(user, "404 page", "/no-such-page", expect=404)
     c.get(user, "404 job", "/training/jobs/999999", expect=404)
     c.get(user, "404 deployment", "/deployments/999999", expect=404)
-    expired = Client(BASE).post("/training/jobs", {"name": "x"})
+    expired = Client(BASE).post("/training/jobs", {"name": "x"})   # signed in, but no CSRF token
     c.add(user, "403 form expired", expired, expect=403)
 
     # An empty installation.

@@ -17,12 +17,17 @@ EMPTY = os.environ.get("TRAINYARD_EMPTY_URL", "").rstrip("/")
 SCREENSHOTS = os.environ.get("TRAINYARD_SCREENSHOTS", os.path.join(os.getcwd(), "screenshots-tmp"))
 WORK = os.environ.get("TRAINYARD_WORK", "/tmp")
 
+PASSWORD = os.environ.get("TRAINYARD_TEST_PASSWORD", "browser tests sign in with this")
+ADMIN = "browser-admin"
+VIEWER = "browser-viewer"
+
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 
 
-def make_driver(javascript=True, width=1280, height=900, dark=False):
-    """A fresh headless Chromium session: its own profile, so no cookies carry over."""
+def make_driver(javascript=True, width=1280, height=900, dark=False, user=ADMIN, base=BASE):
+    """A fresh headless Chromium session: its own profile, so no cookies carry over. Signed in
+    as `user` through the sign-in form (None: not signed in)."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
@@ -37,7 +42,18 @@ def make_driver(javascript=True, width=1280, height=900, dark=False):
     driver.set_page_load_timeout(30)
     set_viewport(driver, width, height)
     set_color_scheme(driver, "dark" if dark else "light")
+    if user:
+        sign_in(driver, user, base)
     return driver
+
+
+def sign_in(driver, user, base=BASE):
+    """Signs `driver` in through the form, as a person would."""
+    driver.get(base + "/login")
+    driver.find_element("id", "login-username").send_keys(user)
+    driver.find_element("id", "login-password").send_keys(PASSWORD)
+    click_and_wait_for_page(driver, driver.find_element("css selector", "form button[type=submit]"))
+    assert "/login" not in driver.current_url, f"sign-in as {user} failed: {driver.current_url}"
 
 
 def set_viewport(driver, width, height, mobile=False):
@@ -75,10 +91,13 @@ class Response:
 class Client:
     """A user agent without JavaScript: keeps cookies, follows 303s like a browser."""
 
-    def __init__(self, base=BASE):
+    def __init__(self, base=BASE, user=ADMIN):
         self.base = base
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        if user:
+            signed_in = self.submit("/login", {"username": user, "password": PASSWORD}, token_from="/login")
+            assert "/login" not in signed_in.url, f"sign-in as {user} failed"
 
     def _open(self, request):
         try:

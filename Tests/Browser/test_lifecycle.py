@@ -5,6 +5,7 @@ delete it. Along the way: flash messages show once, and the back button never po
 
 The steps run in order and share one browser session, as one person would."""
 
+import os
 import re
 import time
 import urllib.parse
@@ -14,7 +15,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from support import BASE, Client, click_and_wait_for_page, make_driver, wait_for
+from support import ADMIN, BASE, PASSWORD, SCREENSHOTS, VIEWER, Client, click_and_wait_for_page, make_driver, wait_for
 
 RUN = str(int(time.time()))[-6:]
 JOB_NAME = f"browser-journey-{RUN}"
@@ -228,9 +229,16 @@ class TestJourney:
         }
 
     def test_10_bookmark_reopens_in_a_fresh_session(self, new_browser):
-        fresh = new_browser()
+        # A stranger to the session: asked to sign in first, then taken to the bookmark itself.
+        fresh = new_browser(user=None)
         assert fresh.get_cookies() == []
         fresh.get(state["bookmark"])
+        assert path_of(fresh) == "/login"
+        assert "next=" in fresh.current_url
+        fresh.find_element(By.ID, "login-username").send_keys(ADMIN)
+        fresh.find_element(By.ID, "login-password").send_keys(PASSWORD)
+        click_and_wait_for_page(fresh, fresh.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
+        assert fresh.current_url == state["bookmark"]
         assert self.table_state(fresh) == state["bookmark_view"]
 
     def test_11_open_the_detail_page(self, user):
@@ -290,3 +298,21 @@ class TestJourney:
         assert not user.find_elements(By.CSS_SELECTOR, ".deployment-actions")
         html = Client().get("/deployments?" + urllib.parse.urlencode({"q": DEPLOYMENT_NAME})).text
         assert f">{DEPLOYMENT_NAME}<" not in html, "deleted deployments leave the table"
+
+
+def test_a_viewer_sees_everything_but_no_action_buttons(new_browser):
+    viewer = new_browser(user=VIEWER)
+    admin = Client(BASE)
+    deployment = re.findall(r'href="(/deployments/\d+)"', admin.get("/deployments?status=active").text)[0]
+    job = re.findall(r'href="(/training/jobs/\d+)"', admin.get("/training/jobs?status=queued").text)[0]
+    for path in ("/", "/training/jobs", job, "/deployments", deployment, "/models"):
+        viewer.get(BASE + path)
+        labels = [b.text for b in viewer.find_elements(By.CSS_SELECTOR, "main form[method=post] button")]
+        assert labels == [], f"{path} offers {labels} to a viewer"
+        assert "Browser Viewer" in viewer.find_element(By.CSS_SELECTOR, ".user-menu").text
+    viewer.get(BASE + deployment)
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    viewer.save_screenshot(os.path.join(SCREENSHOTS, "deployment-viewer-light.png"))
+    # What the viewer may not open says so, and changes nothing.
+    viewer.get(BASE + "/training/configure")
+    assert "This needs an operator role" in viewer.find_element(By.TAG_NAME, "main").text

@@ -34,7 +34,7 @@ import TrainyardTestSupport
         let running = try RunningApp(kind)
         defer { running.stop() }
         let db = running.database
-        let browser = running.browser()
+        let browser = try running.browser()
 
         let empty = try browser.get("/deployments")
         #expect(empty.body.contains("No deployments yet."))
@@ -140,7 +140,7 @@ import TrainyardTestSupport
             for minute in stride(from: now - 3 * 1440, to: now, by: 7) { try DeploymentStore.recordStats(conn, d, minute: minute) }
             try DeploymentStore.recordStats(conn, d, minute: now)
         }
-        let browser = running.browser()
+        let browser = try running.browser()
         for (range, label) in [("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days")] {
             let page = try browser.get("/deployments/\(id)?range=\(range)")
             #expect(page.status == 200)

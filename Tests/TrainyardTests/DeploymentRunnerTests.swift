@@ -10,9 +10,9 @@ extension Fixtures {
     static func completeJob(_ db: Database, modelID: Int, name: String = "done") throws -> Int {
         let id = try job(db, modelID: modelID, name: name)
         let store = JobStore(database: db)
-        _ = try store.transition(id, from: [.queued], to: .running, now: Date())
+        _ = try store.transition(id, from: [.queued], to: .running, by: .system, now: Date())
         try db.execute("UPDATE training_jobs SET current_step = epochs * steps_per_epoch WHERE id = $1", [.int(Int64(id))])
-        _ = try store.transition(id, from: [.running], to: .complete, now: Date())
+        _ = try store.transition(id, from: [.running], to: .complete, by: .system, now: Date())
         return id
     }
 
@@ -21,7 +21,7 @@ extension Fixtures {
         let store = DeploymentStore(database: db)
         let job = try #require(try JobStore(database: db).find(jobID))
         let defaults = DeploymentResources.defaults(for: job.sizeClass)
-        let result = try store.create(job, choices: .init(name: name, replicas: replicas, resources: defaults.resources), by: "test", now: now)
+        let result = try store.create(job, choices: .init(name: name, replicas: replicas, resources: defaults.resources), by: .system, now: now)
         guard case .created(let id, _, _) = result else { throw FixtureError.notCreated }
         return id
     }
@@ -96,7 +96,7 @@ extension Fixtures {
                                    [.int(Int64(id))])
         #expect(try history.map { try $0.optionalString("old_status") ?? "-" } == ["-", "deploying"])
         #expect(try history.map { try $0.string("new_status") } == ["deploying", "active"])
-        #expect(try history.last!.string("changed_by") == "runner")
+        #expect(try history.last!.string("changed_by") == "system")
     }
 
     @Test(arguments: TestDatabaseKind.enabled)
@@ -176,20 +176,20 @@ extension Fixtures {
         #expect(try Fixtures.deploymentStatus(db, id) == "active")
 
         let store = DeploymentStore(database: db)
-        #expect(try store.scale(id, to: 3, by: "test", now: t0.addingTimeInterval(20)).kind == "changed")
+        #expect(try store.scale(id, to: 3, by: .system, now: t0.addingTimeInterval(20)).kind == "changed")
         #expect(try Fixtures.replicaStatuses(db, id) == ["running", "pending", "pending"])
         try runner.tick(now: t0.addingTimeInterval(22))
         try runner.tick(now: t0.addingTimeInterval(30))
         #expect(try Fixtures.replicaStatuses(db, id) == ["running", "running", "running"])
 
-        #expect(try store.scale(id, to: 1, by: "test", now: t0.addingTimeInterval(40)).kind == "changed")
+        #expect(try store.scale(id, to: 1, by: .system, now: t0.addingTimeInterval(40)).kind == "changed")
         #expect(try Fixtures.replicaStatuses(db, id) == ["running", "stopping", "stopping"])
         try runner.tick(now: t0.addingTimeInterval(42))
         #expect(try Fixtures.replicaStatuses(db, id) == ["running", "stopping", "stopping"])
         try runner.tick(now: t0.addingTimeInterval(43))
         #expect(try Fixtures.replicaStatuses(db, id) == ["running", "stopped", "stopped"])
         #expect(try Fixtures.deploymentStatus(db, id) == "active")
-        #expect(try store.scale(id, to: 1, by: "test", now: t0.addingTimeInterval(44)).kind == "unchanged")
+        #expect(try store.scale(id, to: 1, by: .system, now: t0.addingTimeInterval(44)).kind == "unchanged")
 
         // Scale rows are in the history with the same status on both sides.
         let reasons = try db.query("SELECT reason FROM deployment_status_history WHERE deployment_id = $1 ORDER BY id", [.int(Int64(id))])
@@ -198,12 +198,12 @@ extension Fixtures {
         #expect(reasons.contains("scaled from 3 to 1 replica"))
 
         // Paused: replicas stop; a scale while paused starts nothing until resumed.
-        #expect(try store.pause(id, by: "test", now: t0.addingTimeInterval(50)).kind == "changed")
+        #expect(try store.pause(id, by: .system, now: t0.addingTimeInterval(50)).kind == "changed")
         try runner.tick(now: t0.addingTimeInterval(53))
         #expect(try Fixtures.replicaStatuses(db, id) == ["stopped", "stopped", "stopped"])
-        _ = try store.scale(id, to: 4, by: "test", now: t0.addingTimeInterval(54))
+        _ = try store.scale(id, to: 4, by: .system, now: t0.addingTimeInterval(54))
         #expect(try Fixtures.replicaStatuses(db, id) == ["stopped", "stopped", "stopped", "stopped"])
-        #expect(try store.resume(id, by: "test", now: t0.addingTimeInterval(55)).kind == "changed")
+        #expect(try store.resume(id, by: .system, now: t0.addingTimeInterval(55)).kind == "changed")
         #expect(try Fixtures.replicaStatuses(db, id) == ["pending", "pending", "pending", "pending"])
         #expect(try Fixtures.deploymentStatus(db, id) == "deploying")
         try runner.tick(now: t0.addingTimeInterval(57))

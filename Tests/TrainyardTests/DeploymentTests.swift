@@ -25,7 +25,7 @@ import TrainyardTestSupport
         let db = running.database
         let model = try Fixtures.model(db, slug: "lfm2-350m", name: "LFM2 350M", parameters: 354_000_000)
         let job = try Fixtures.completeJob(db, modelID: model, name: "intents")
-        let browser = running.browser()
+        let browser = try running.browser()
 
         // The Deploy button sits on the completed job in the list and on its monitor.
         let list = try browser.get("/training/jobs")
@@ -45,7 +45,7 @@ import TrainyardTestSupport
         #expect(table.body.contains(">Deploying</span>"))
         let row = try #require(try db.queryOne("SELECT endpoint, version, deployed_by FROM deployments WHERE id = $1", [.int(Int64(id))]))
         #expect(try row.string("endpoint") == "/api/inference/lfm2-350m/v1.1.0")
-        #expect(try row.string("deployed_by") == "web")
+        #expect(try row.string("deployed_by") == "test-admin")
         #expect(try historyCount(db, id) == 1)
 
         let work = running.app.startBackgroundWork()
@@ -132,7 +132,7 @@ import TrainyardTestSupport
         defer { running.stop() }
         let db = running.database
         let job = try Fixtures.completeJob(db, modelID: try Fixtures.model(db))
-        let browsers = (0..<20).map { _ in running.browser() }
+        let browsers = try (0..<20).map { _ in try running.browser() }
         for browser in browsers { try browser.get("/training/jobs/\(job)") }
 
         let results = ResultBox(count: browsers.count)
@@ -161,7 +161,7 @@ import TrainyardTestSupport
         let db = running.database
         let model = try Fixtures.model(db)
         let jobs = try (0..<10).map { try Fixtures.completeJob(db, modelID: model, name: "job-\($0)") }
-        let browsers = jobs.map { _ in running.browser() }
+        let browsers = try jobs.map { _ in try running.browser() }
         for (i, browser) in browsers.enumerated() { try browser.get("/training/jobs/\(jobs[i])") }
         let statuses = ResultBox(count: jobs.count)
         DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
@@ -180,11 +180,11 @@ import TrainyardTestSupport
         let db = running.database
         let model = try Fixtures.model(db)
         let runningJob = try Fixtures.job(db, modelID: model, name: "still-running")
-        _ = try JobStore(database: db).transition(runningJob, from: [.queued], to: .running, now: Date())
+        _ = try JobStore(database: db).transition(runningJob, from: [.queued], to: .running, by: .system, now: Date())
         let failedJob = try Fixtures.job(db, modelID: model, name: "broken")
-        _ = try JobStore(database: db).transition(failedJob, from: [.queued], to: .failed, reason: "loss diverged", now: Date())
+        _ = try JobStore(database: db).transition(failedJob, from: [.queued], to: .failed, reason: "loss diverged", by: .system, now: Date())
         let done = try Fixtures.completeJob(db, modelID: model)
-        let browser = running.browser()
+        let browser = try running.browser()
         try browser.get("/training/jobs")
 
         func refused(_ fields: [(String, String)], _ message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -261,7 +261,7 @@ final class ResultBox: @unchecked Sendable {
         let served = try Fixtures.completeJob(running.database, modelID: model, name: "served")
         let idle = try Fixtures.completeJob(running.database, modelID: model, name: "idle")
         let deployment = try Fixtures.deployment(running.database, jobID: served)
-        let browser = running.browser()
+        let browser = try running.browser()
 
         let list = try browser.get("/training/jobs?status=complete&sort=name&dir=asc")
         let idleRow = try #require(list.body.components(separatedBy: "<tr>").first { $0.contains(">idle</a>") })

@@ -191,7 +191,7 @@ import TrainyardTestSupport
     @Test func crawlsEveryDocsPage() throws {
         let running = try RunningApp(.sqlite)
         defer { running.stop() }
-        let index = try TestHTTPClient.send(port: running.port, method: "GET", path: "/docs")
+        let index = try running.send("/docs")
         #expect(index.status == 200)
         #expect(index.header("Content-Type")?.hasPrefix("text/html") == true)
 
@@ -200,7 +200,7 @@ import TrainyardTestSupport
         while let href = queue.popLast() {
             let path = String(href.prefix { $0 != "#" })
             guard visited.insert(path).inserted else { continue }
-            let response = try TestHTTPClient.send(port: running.port, method: "GET", path: path)
+            let response = try running.send(path)
             #expect(response.status == 200, "\(path)")
             #expect(!response.body.contains("<script") && !response.body.contains(" style="), "\(path)")
             #expect(response.body.contains("aria-label=\"On this page\""), "\(path)")
@@ -224,7 +224,7 @@ import TrainyardTestSupport
             "/docs/%00", "/docs/..%5cPackage.swift",
         ]
         for path in paths {
-            let response = try TestHTTPClient.send(port: running.port, method: "GET", path: path)
+            let response = try running.send(path)
             #expect(response.status == 404 || response.status == 400, "\(path) answered \(response.status)")
             #expect(!response.body.contains("swift-tools-version"), "\(path)")
             #expect(!response.body.contains("self-hostable ML-ops console"), "\(path)")

@@ -15,7 +15,7 @@ import TrainyardTestSupport
             let running = try RunningApp(database: db)
             defer { running.stop() }
             try Fixtures.model(db, slug: "m1")
-            let browser = running.browser()
+            let browser = try running.browser()
             try browser.get("/training/configure")
             for i in 1...5 {
                 let created = try browser.post("/training/jobs", [("name", "before-restart-\(i)"), ("model", "m1"), ("epochs", "1"),
@@ -32,7 +32,7 @@ import TrainyardTestSupport
             let deadline = Date().addingTimeInterval(30)
             while Date() < deadline {
                 let started = Date()
-                let response = try TestHTTPClient.send(port: running.port, method: "GET", path: "/training/jobs")
+                let response = try browser.request("GET", "/training/jobs")
                 slowest = max(slowest, Date().timeIntervalSince(started))
                 statuses.append(response.status)
                 if response.status == 503 { #expect(response.body.contains("Temporarily unavailable")) }

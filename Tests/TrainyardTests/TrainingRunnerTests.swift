@@ -12,7 +12,7 @@ import TrainyardTestSupport
     }
 
     func start(_ db: Database, _ id: Int, at date: Date) throws {
-        _ = try JobStore(database: db).transition(id, from: [.queued], to: .running, now: date)
+        _ = try JobStore(database: db).transition(id, from: [.queued], to: .running, by: .system, now: date)
     }
 
     @Test(arguments: TestDatabaseKind.enabled)

@@ -11,7 +11,7 @@ import TrainyardTestSupport
         let running = try RunningApp(kind) { $0.simulationSpeed = 1000 }
         defer { running.stop() }
         try Fixtures.model(running.database, slug: "lfm2-350m", name: "LFM2 350M", parameters: 354_000_000)
-        let browser = running.browser()
+        let browser = try running.browser()
 
         let form = try browser.get("/training/configure?model=lfm2-350m")
         #expect(form.status == 200)
@@ -50,7 +50,7 @@ import TrainyardTestSupport
         #expect(!done.body.contains("http-equiv=\"refresh\""))
         #expect(done.body.contains("data-live=\"step\">200</span> of 200"))
 
-        let api = try TestHTTPClient.send(port: running.port, method: "GET", path: "/api/training/\(id)/metrics")
+        let api = try running.send("/api/training/\(id)/metrics")
         #expect(api.status == 200)
         #expect(api.header("Content-Type")?.hasPrefix("application/json") == true)
         let decoded = try JSONDecoder().decode(APIBody.self, from: Data(api.body.utf8))
@@ -58,7 +58,7 @@ import TrainyardTestSupport
         #expect(decoded.metrics.map(\.step) == Array(1...200))
         #expect(decoded.metrics.last!.loss < decoded.metrics.first!.loss)
 
-        let since = try JSONDecoder().decode(APIBody.self, from: Data(try TestHTTPClient.send(port: running.port, method: "GET", path: "/api/training/\(id)/metrics?since=150").body.utf8))
+        let since = try JSONDecoder().decode(APIBody.self, from: Data(try running.send("/api/training/\(id)/metrics?since=150").body.utf8))
         #expect(since.metrics.map(\.step) == Array(151...200))
     }
 
@@ -74,7 +74,7 @@ import TrainyardTestSupport
         let running = try RunningApp(kind)
         defer { running.stop() }
         let id = try running.queuedJob()
-        let browser = running.browser()
+        let browser = try running.browser()
         try browser.get("/training/jobs/\(id)")
 
         #expect(try browser.post("/training/jobs/\(id)/start", []).status == 303)
@@ -96,9 +96,9 @@ import TrainyardTestSupport
         #expect(try browser.post("/training/jobs/999999/start", []).status == 404)
         #expect(try browser.post("/training/jobs/abc/stop", []).status == 404)
         #expect(try browser.get("/training/jobs/999999").status == 404)
-        #expect(try TestHTTPClient.send(port: running.port, method: "GET", path: "/api/training/abc/metrics").status == 400)
-        #expect(try TestHTTPClient.send(port: running.port, method: "GET", path: "/api/training/424242/metrics").status == 404)
-        #expect(try TestHTTPClient.send(port: running.port, method: "GET", path: "/api/training/\(id)/metrics?since=-4").status == 400)
+        #expect(try running.send("/api/training/abc/metrics").status == 400)
+        #expect(try running.send("/api/training/424242/metrics").status == 404)
+        #expect(try running.send("/api/training/\(id)/metrics?since=-4").status == 400)
 
         // Counters follow every transition.
         let counts = try running.database.query("SELECT status, count FROM job_status_counts")
@@ -111,7 +111,7 @@ import TrainyardTestSupport
         let running = try RunningApp(kind)
         defer { running.stop() }
         try Fixtures.model(running.database, slug: "m1")
-        let browser = running.browser()
+        let browser = try running.browser()
         try browser.get("/training/configure")
         let refused = try browser.post("/training/jobs", [("name", "my <job>"), ("model", "nope"), ("epochs", "500"),
                                                           ("learning_rate", "fast"), ("batch_size", "7"), ("notes", "keep me")])
@@ -145,18 +145,19 @@ import TrainyardTestSupport
         let running = try RunningApp(kind)
         defer { running.stop() }
         try Fixtures.model(running.database, slug: "m1")
-        let browser = running.browser()
+        let browser = try running.browser()
         try browser.get("/training/configure")
         let fields = [("name", "x"), ("model", "m1"), ("epochs", "1"), ("learning_rate", "0.001"), ("batch_size", "32")]
         #expect(try browser.post("/training/jobs", fields, includeCSRF: false).status == 403)
         #expect(try browser.post("/training/jobs", fields, csrf: "forged").status == 403)
         // A token from another session does not work with this session's cookie.
-        let other = running.browser()
+        let other = try running.browser()
         try other.get("/training/configure")
         #expect(try browser.post("/training/jobs", fields, csrf: other.csrfToken()).status == 403)
-        // No cookie at all.
-        let anonymous = running.browser()
-        #expect(try anonymous.post("/training/jobs", fields, csrf: browser.csrfToken()).status == 403)
+        // No session at all: sent to sign in, nothing created.
+        let anonymous = running.anonymousBrowser()
+        let refused = try anonymous.post("/training/jobs", fields, csrf: browser.csrfToken())
+        #expect(refused.status == 303 && refused.header("Location") == "/login")
         #expect(try Fixtures.count(running.database, "training_jobs") == 0)
         #expect(try browser.post("/training/jobs", fields).status == 303)
         #expect(try Fixtures.count(running.database, "training_jobs") == 1)
@@ -167,7 +168,7 @@ import TrainyardTestSupport
         let running = try RunningApp(kind)
         defer { running.stop() }
         let id = try running.queuedJob()
-        let browser = running.browser()
+        let browser = try running.browser()
         try browser.get("/training/jobs/\(id)")
         try browser.post("/training/jobs/\(id)/start", [])
         let genuine = try #require(browser.cookies["ty_flash"])
@@ -190,7 +191,7 @@ import TrainyardTestSupport
         let small = try Fixtures.model(running.database, slug: "small-one", name: "Small One")
         let big = try Fixtures.model(running.database, slug: "big-one", name: "Big One", parameters: 8_000_000_000)
         for i in 1...30 { try Fixtures.job(running.database, modelID: i % 2 == 0 ? small : big, name: "job-\(String(format: "%02d", i))", epochs: i % 5 + 1) }
-        let browser = running.browser()
+        let browser = try running.browser()
 
         let first = try browser.get("/training/jobs")
         #expect(first.status == 200)

@@ -14,9 +14,9 @@ import Glibc
     static var binary: String { RunningApp.repositoryRoot + "/.build/debug/trainyard" }
 
     /// Starts `trainyard serve` with `arguments`; returns its pid.
-    func spawnServe(_ arguments: [String]) throws -> pid_t {
+    func spawnServe(_ arguments: [String], port: Int = 0) throws -> pid_t {
         let root = RunningApp.repositoryRoot
-        let argv = [Self.binary, "serve", "--port", "0", "--sim-speed", "100", "--log-level", "error"] + arguments
+        let argv = [Self.binary, "serve", "--port", String(port), "--sim-speed", "100", "--log-level", "error"] + arguments
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for a in cArgs { free(a) } }
         let env = ["TRAINYARD_TEMPLATES_DIR=\(root)/Templates", "TRAINYARD_PUBLIC_DIR=\(root)/Public",
@@ -47,20 +47,59 @@ import Glibc
         return -1
     }
 
+    /// A port nothing listens on right now.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw TestHTTPClient.Failure(description: "no free port") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// Waits until something answers `/healthz` on `port`.
+    func waitForServer(_ port: Int) {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if (try? TestHTTPClient.send(port: port, method: "GET", path: "/healthz").status) == 200 { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
     func runTwentyJobs(on db: Database, serveArguments: [String]) throws {
-        let first = try spawnServe(serveArguments)
-        let second = try spawnServe(serveArguments)
+        let ports = (try Self.freePort(), try Self.freePort())
+        let first = try spawnServe(serveArguments, port: ports.0)
+        let second = try spawnServe(serveArguments, port: ports.1)
         var stopped = false
         defer { if !stopped { _ = stop(first); _ = stop(second) } }
 
         // Both processes migrate at start; wait until the schema is there.
         let ready = Date().addingTimeInterval(30)
         while (try? db.query("SELECT count FROM job_status_counts")) == nil && Date() < ready { Thread.sleep(forTimeInterval: 0.1) }
+        waitForServer(ports.0)
+        waitForServer(ports.1)
+        // Sessions live in the database: signed in on one process, signed in on the other.
+        _ = try AccountCommands.createUser(db, username: "shared-user", role: "operator", displayName: "", password: RunningApp.password)
+        let browser = TestBrowser(port: ports.0)
+        try browser.signIn("shared-user", RunningApp.password)
+        let elsewhere = TestBrowser(port: ports.1)
+        elsewhere.cookies = browser.cookies
+        let page = try elsewhere.get("/training/jobs")
+        #expect(page.status == 200)
+        #expect(page.body.contains("shared-user"))
+        try elsewhere.post("/logout", [])
+        #expect(try browser.get("/").status == 303, "signed out on the other process too")
+
         let model = try Fixtures.model(db)
         var ids: [Int] = []
         for i in 0..<20 {
             let id = try Fixtures.job(db, modelID: model, name: "shared-\(i)", epochs: 2)
-            _ = try JobStore(database: db).transition(id, from: [.queued], to: .running, now: Date())
+            _ = try JobStore(database: db).transition(id, from: [.queued], to: .running, by: .system, now: Date())
             ids.append(id)
         }
         let deadline = Date().addingTimeInterval(60)
@@ -98,5 +137,55 @@ import Glibc
         let db = try SQLiteDatabase(path: dir + "/trainyard.sqlite")
         defer { db.close() }
         try runTwentyJobs(on: db, serveArguments: ["--data-dir", dir])
+    }
+}
+
+/// The account commands of the real `trainyard` binary.
+@Suite struct AccountCommandLineTests {
+    /// Runs `trainyard ARGS` with `input` on standard input; returns the exit status and what it printed.
+    func run(_ arguments: [String], input: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TwoServeProcessesTests.binary)
+        process.arguments = arguments
+        let stdin = Pipe(), out = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    @Test func createUserAndSetPasswordReadThePasswordFromStandardInput() throws {
+        let dir = NSTemporaryDirectory() + "trainyard-cli-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let common = ["--data-dir", dir, "--log-level", "error"]
+        let created = try run(["create-user", "--username", "ana", "--role", "operator", "--display-name", "Ana", "--password-stdin"] + common,
+                              input: "a long enough password\n")
+        #expect(created.status == 0, "\(created.output)")
+        #expect(created.output.contains("created ana (operator)"))
+        let taken = try run(["create-user", "--username", "ana", "--role", "viewer", "--password-stdin"] + common, input: "a long enough password\n")
+        #expect(taken.status != 0)
+        #expect(taken.output.contains("the user name 'ana' is taken"))
+        let invalid = try run(["create-user", "--username", "Bad Name", "--role", "viewer", "--password-stdin"] + common, input: "a long enough password")
+        #expect(invalid.status != 0)
+        #expect(invalid.output.contains("1 to 64 characters"))
+        let short = try run(["create-user", "--username", "bo", "--role", "viewer", "--password-stdin"] + common, input: "short\n")
+        #expect(short.status != 0 && short.output.contains("at least 12 characters"))
+        let role = try run(["create-user", "--username", "bo", "--role", "boss", "--password-stdin"] + common, input: "a long enough password\n")
+        #expect(role.status != 0 && role.output.contains("viewer, operator or admin"))
+        let changed = try run(["set-password", "--username", "ana", "--password-stdin"] + common, input: "another long password\n")
+        #expect(changed.status == 0, "\(changed.output)")
+        let unknown = try run(["set-password", "--username", "nobody", "--password-stdin"] + common, input: "another long password\n")
+        #expect(unknown.status != 0 && unknown.output.contains("there is no user 'nobody'"))
+
+        let db = try SQLiteDatabase(path: dir + "/trainyard.sqlite")
+        defer { db.close() }
+        let ana = try #require(try AccountStore(database: db).credentials("ana"))
+        #expect(ana.user.role == .operator && ana.user.displayName == "Ana")
+        #expect(PasswordHasher.verify("another long password", against: ana.hash))
     }
 }

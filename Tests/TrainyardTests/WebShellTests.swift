@@ -11,7 +11,7 @@ import TrainyardTestSupport
         let running = try RunningApp(kind)
         defer { running.stop() }
         for path in ["/", "/healthz", "/static/app.css", "/nope", "/training/jobs", "/api/training/1/metrics"] {
-            let response = try TestHTTPClient.send(port: running.port, method: "GET", path: path)
+            let response = try running.send(path)
             let csp = try #require(response.header("Content-Security-Policy"), "\(path)")
             #expect(csp.contains("script-src 'self'"))
             #expect(csp.contains("style-src 'self'"))
@@ -27,7 +27,7 @@ import TrainyardTestSupport
         let running = try RunningApp(kind)
         defer { running.stop() }
         try DemoData.seed(running.database, now: Date())
-        let browser = running.browser()
+        let browser = try running.browser()
         for path in ["/", "/models", "/models/lfm2-350m", "/training/jobs", "/training/configure", "/training/jobs/1", "/docs", "/nope"] {
             let page = try browser.get(path)
             #expect(page.body.hasPrefix("<!DOCTYPE html>"), "\(path)")
@@ -47,8 +47,9 @@ import TrainyardTestSupport
         let running = try RunningApp(kind)
         defer { running.stop() }
         let id = try running.queuedJob()
-        let browser = running.browser()
-        let first = try browser.get("/training/jobs/\(id)")
+        let browser = try running.browser()
+        // A first visit gets its session cookie on the sign-in page.
+        let first = try running.anonymousBrowser().get("/login")
         let session = try #require(first.headers("Set-Cookie").first { $0.hasPrefix("ty_session=") })
         #expect(session.contains("HttpOnly"))
         #expect(session.contains("SameSite=Lax"))
@@ -63,7 +64,7 @@ import TrainyardTestSupport
         let running = try RunningApp(kind)
         defer { running.stop() }
         let model = try Fixtures.model(running.database)
-        let browser = running.browser()
+        let browser = try running.browser()
         for target in ["//evil.example", "/\\evil.example", "https://evil.example/", "/ok\r\nSet-Cookie: x=1"] {
             let id = try Fixtures.job(running.database, modelID: model)
             try browser.get("/training/jobs/\(id)")
@@ -82,16 +83,19 @@ import TrainyardTestSupport
         let running = try RunningApp(kind)
         defer { running.stop() }
         #expect(try TestHTTPClient.send(port: running.port, method: "GET", path: "/readyz").status == 200)
+        // Signed in (and holding a token) before the outage.
+        #expect(try running.send("/training/jobs").status == 200)
+        #expect(try running.send("/api/training/1/metrics").status == 404)
         running.database.close()
         let ready = try TestHTTPClient.send(port: running.port, method: "GET", path: "/readyz")
         #expect(ready.status == 503)
-        let page = try TestHTTPClient.send(port: running.port, method: "GET", path: "/training/jobs")
+        let page = try running.send("/training/jobs")
         #expect(page.status == 503)
         #expect(page.header("Retry-After") == "5")
         #expect(page.body.contains("Temporarily unavailable"))
         #expect(try TestHTTPClient.send(port: running.port, method: "GET", path: "/healthz").status == 200)
         // Scripts polling the API get the outage as JSON, not as an HTML page.
-        let api = try TestHTTPClient.send(port: running.port, method: "GET", path: "/api/training/1/metrics")
+        let api = try running.send("/api/training/1/metrics")
         #expect(api.status == 503)
         #expect(api.header("Content-Type")?.hasPrefix("application/json") == true)
         #expect(api.body.contains("\"error\""))
@@ -103,7 +107,7 @@ import TrainyardTestSupport
         defer { running.stop() }
         // A schema broken behind the app's back: the query fails with an SQL error.
         try running.database.execute("DROP TABLE job_status_counts")
-        let page = try TestHTTPClient.send(port: running.port, method: "GET", path: "/training/jobs")
+        let page = try running.send("/training/jobs")
         #expect(page.status == 500)
         #expect(page.body.contains("Something went wrong"))
         #expect(page.body.contains("aria-label=\"Main\""))

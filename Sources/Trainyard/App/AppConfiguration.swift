@@ -20,6 +20,12 @@ public struct AppConfiguration: Sendable {
     public var logLevel: LogLevel = .info
     /// Marks cookies `Secure`, for a Trainyard served over TLS or behind a TLS proxy.
     public var secureCookies = false
+    /// Proxy addresses whose `X-Forwarded-Proto`/`X-Forwarded-For` are believed.
+    public var trustedProxies: [String] = []
+    /// A session unused this long ends (seconds).
+    public var sessionIdleTimeout: TimeInterval = 12 * 3600
+    /// A session ends this long after sign-in however much it is used (seconds).
+    public var sessionLifetime: TimeInterval = 7 * 86_400
     /// Directories the web layer reads at start-up.
     public var templatesDirectory: String = "Templates"
     public var publicDirectory: String = "Public"
@@ -48,6 +54,13 @@ public struct AppConfiguration: Sendable {
         if let speed = value("TRAINYARD_SIM_SPEED") { config.simulationSpeed = try parseSpeed(speed, source: "TRAINYARD_SIM_SPEED") }
         if let level = value("LOG_LEVEL") { config.logLevel = try parseLogLevel(level, source: "LOG_LEVEL") }
         if let secure = value("TRAINYARD_SECURE_COOKIES") { config.secureCookies = try parseFlag(secure, source: "TRAINYARD_SECURE_COOKIES") }
+        if let proxies = value("TRAINYARD_TRUSTED_PROXIES") { config.trustedProxies = parseList(proxies) }
+        if let idle = value("TRAINYARD_SESSION_IDLE_TIMEOUT") {
+            config.sessionIdleTimeout = try parseSeconds(idle, source: "TRAINYARD_SESSION_IDLE_TIMEOUT")
+        }
+        if let lifetime = value("TRAINYARD_SESSION_LIFETIME") {
+            config.sessionLifetime = try parseSeconds(lifetime, source: "TRAINYARD_SESSION_LIFETIME")
+        }
         if let dir = value("TRAINYARD_TEMPLATES_DIR") { config.templatesDirectory = dir }
         if let dir = value("TRAINYARD_PUBLIC_DIR") { config.publicDirectory = dir }
         if let dir = value("TRAINYARD_DOCS_DIR") { config.docsDirectory = dir }
@@ -66,6 +79,18 @@ public struct AppConfiguration: Sendable {
             throw Invalid(description: "\(source) must be a positive number (1 = real pace, 50–1000 for demos), got '\(text)'")
         }
         return speed
+    }
+
+    /// Comma- or space-separated addresses.
+    public static func parseList(_ text: String) -> [String] {
+        text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+    }
+
+    public static func parseSeconds(_ text: String, source: String) throws -> TimeInterval {
+        guard let seconds = Double(text), seconds.isFinite, seconds >= 1 else {
+            throw Invalid(description: "\(source) must be a number of seconds (1 or more), got '\(text)'")
+        }
+        return seconds
     }
 
     public static func parseFlag(_ text: String, source: String) throws -> Bool {

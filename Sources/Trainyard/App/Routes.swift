@@ -5,10 +5,12 @@ extension TrainyardApp {
     func addRoutes() {
         router.mount(prefix: "/static/", staticFiles)
         router.notFound = { [unowned self] request in
-            self.web.handle(request) { ctx in throw HTTPError.notFound() }
+            self.web.handle(request, access: .anyone) { ctx in throw HTTPError.notFound() }
         }
 
         HealthRoutes.add(to: self)
+        AccountRoutes.add(to: self)
+        AuditRoutes.add(to: self)
         DashboardRoutes.add(to: self)
         ModelRoutes.add(to: self)
         TrainingRoutes.add(to: self)

@@ -16,6 +16,9 @@ public final class TrainyardApp: HTTPResponder {
     let staticFiles: StaticFiles
     let docs: DocsLibrary
     let chartCache = MetricChartCache()
+    let authenticator: SessionAuthenticator
+    /// Every route with who may use it, in the order added (tests enumerate it).
+    public private(set) var routeTable: [RouteInfo] = []
 
     /// Loads and checks every template (a broken one fails here, at boot) and wires the routes.
     public init(configuration: AppConfiguration, database: Database, secret: [UInt8], logger: Logger) throws {
@@ -26,7 +29,11 @@ public final class TrainyardApp: HTTPResponder {
         for required in Self.requiredTemplates where !templates.contains(required) {
             throw AppConfiguration.Invalid(description: "template '\(required)' is missing from \(configuration.templatesDirectory)")
         }
-        self.web = WebLayer(templates: templates, secret: secret, secureCookies: configuration.secureCookies, logger: logger)
+        self.web = WebLayer(templates: templates, secret: secret,
+                            clients: ClientPolicy(secureCookies: configuration.secureCookies, trustedProxies: Set(configuration.trustedProxies)),
+                            logger: logger)
+        self.authenticator = SessionAuthenticator(accounts: AccountStore(database: database), configuration: configuration)
+        web.authenticator = authenticator
         self.staticFiles = StaticFiles(root: configuration.publicDirectory, urlPrefix: "/static/")
         self.docs = try DocsLibrary(directory: configuration.docsDirectory)
         addRoutes()
@@ -34,6 +41,7 @@ public final class TrainyardApp: HTTPResponder {
 
     /// Every page the app renders; their templates must exist, or the boot fails.
     static let pages: [any PageView.Type] = [
+        LoginView.self, UsersView.self, TokensView.self, AuditView.self,
         DashboardView.self, ModelListView.self, ModelView.self, ConfigureJobView.self, JobListView.self, JobMonitorView.self,
         DeploymentListView.self, DeployFormView.self, DeploymentDetailView.self, DocsIndexView.self, DocsPageView.self,
     ]
@@ -60,12 +68,23 @@ public final class TrainyardApp: HTTPResponder {
         return response
     }
 
-    /// Registers a page or action; every handler runs inside the web boundary.
-    func get(_ pattern: String, _ handler: @escaping WebLayer.Handler) {
-        router.get(pattern) { [unowned self] request in self.web.handle(request, handler) }
+    /// A route and who may use it.
+    public struct RouteInfo: Sendable {
+        public var method: String
+        public var pattern: String
+        public var access: Access
     }
 
-    func post(_ pattern: String, _ handler: @escaping WebLayer.Handler) {
-        router.post(pattern) { [unowned self] request in self.web.handle(request, handler) }
+    /// Registers a page; every handler runs inside the web boundary. Pages need a signed-in
+    /// user unless `access` says otherwise.
+    func get(_ pattern: String, access: Access = .signedIn(.viewer), _ handler: @escaping WebLayer.Handler) {
+        routeTable.append(RouteInfo(method: "GET", pattern: pattern, access: access))
+        router.get(pattern) { [unowned self] request in self.web.handle(request, access: access, handler) }
+    }
+
+    /// Registers an action. Who may press it is part of the route, never left to the handler.
+    func post(_ pattern: String, access: Access, _ handler: @escaping WebLayer.Handler) {
+        routeTable.append(RouteInfo(method: "POST", pattern: pattern, access: access))
+        router.post(pattern) { [unowned self] request in self.web.handle(request, access: access, handler) }
     }
 }

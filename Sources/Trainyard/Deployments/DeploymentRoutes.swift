@@ -6,13 +6,13 @@ import TemplateEngine
 enum DeploymentRoutes {
     static func add(to app: TrainyardApp) {
         app.get("/deployments") { [unowned app] ctx in try listDeployments(app, ctx) }
-        app.get("/deployments/new") { [unowned app] ctx in try showDeployForm(app, ctx) }
-        app.post("/deployments") { [unowned app] ctx in try createDeployment(app, ctx) }
+        app.get("/deployments/new", access: .signedIn(.operator)) { [unowned app] ctx in try showDeployForm(app, ctx) }
+        app.post("/deployments", access: .signedIn(.operator)) { [unowned app] ctx in try createDeployment(app, ctx) }
         app.get("/deployments/{id}") { [unowned app] ctx in try showDeployment(app, ctx) }
-        app.post("/deployments/{id}/pause") { [unowned app] ctx in try changeDeployment(app, ctx, .pause) }
-        app.post("/deployments/{id}/resume") { [unowned app] ctx in try changeDeployment(app, ctx, .resume) }
-        app.post("/deployments/{id}/scale") { [unowned app] ctx in try scaleDeployment(app, ctx) }
-        app.post("/deployments/{id}/delete") { [unowned app] ctx in try changeDeployment(app, ctx, .delete) }
+        app.post("/deployments/{id}/pause", access: .signedIn(.operator)) { [unowned app] ctx in try changeDeployment(app, ctx, .pause) }
+        app.post("/deployments/{id}/resume", access: .signedIn(.operator)) { [unowned app] ctx in try changeDeployment(app, ctx, .resume) }
+        app.post("/deployments/{id}/scale", access: .signedIn(.operator)) { [unowned app] ctx in try scaleDeployment(app, ctx) }
+        app.post("/deployments/{id}/delete", access: .signedIn(.operator)) { [unowned app] ctx in try changeDeployment(app, ctx, .delete) }
     }
 
     static let notFoundMessage = "There is no deployment with this id."
@@ -56,7 +56,7 @@ enum DeploymentRoutes {
         case .failure(let errors):
             return app.web.redirect(.failed(errors.summary, redirectTo: back, values: form.values, fieldErrors: errors.byField), ctx)
         case .success(let choices):
-            switch try DeploymentStore(database: app.database).create(job, choices: choices, by: DeploymentStore.webActor, now: Date()) {
+            switch try DeploymentStore(database: app.database).create(job, choices: choices, by: try ctx.requireActor, now: Date()) {
             case .alreadyLive:
                 return app.web.redirect(.failed(alreadyLiveMessage + ".", redirectTo: back), ctx)
             case .created(_, let name, let version):
@@ -77,7 +77,7 @@ enum DeploymentRoutes {
         guard let id = ctx.idParameter() else { throw HTTPError.notFound(notFoundMessage) }
         let back = ctx.returnPath(fallback: Paths.deployment(id))
         let store = DeploymentStore(database: app.database)
-        let now = Date(), actor = DeploymentStore.webActor
+        let now = Date(), actor = try ctx.requireActor
         let result: DeploymentStore.ChangeResult = switch action {
         case .pause: try store.pause(id, by: actor, now: now)
         case .resume: try store.resume(id, by: actor, now: now)

@@ -39,7 +39,8 @@ extension DeploymentStore {
     /// Deploying → active, with its history row and counters.
     static func activate(_ conn: DatabaseConnection, _ d: Deployment, now: Date) throws {
         try conn.execute("UPDATE deployments SET status = 'active', updated_at = $2 WHERE id = $1", [.int(Int64(d.id)), .date(now)])
-        try recordHistory(conn, d.id, from: .deploying, to: .active, by: runnerActor, reason: "first replica running", now: now)
+        try recordHistory(conn, d.id, from: .deploying, to: .active, by: .system, reason: "first replica running", now: now)
+        try AuditStore.record(conn, .system, .deploymentActivate, target: "\(d.id)", details: "\(d.name): first replica running", now: now)
         try adjustCounts(conn, from: .deploying, to: .active)
     }
 

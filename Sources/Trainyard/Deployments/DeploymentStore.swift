@@ -9,10 +9,6 @@ import Storage
 struct DeploymentStore {
     let database: Database
 
-    /// Who made a change: there are no user accounts yet, so a stable label per actor.
-    static let webActor = "web"
-    static let runnerActor = "runner"
-
     static let model = ModelStore.Join(alias: "m")
     static let job = JobStore.Join(alias: "j")
     static let columns = """
@@ -197,7 +193,7 @@ struct DeploymentStore {
     /// history row. The next version number is computed inside the transaction; two deploys of
     /// the same model racing for it make one of them retry. The partial unique index
     /// `deployments_one_live_per_job` settles two deploys of the same job.
-    func create(_ job: TrainingJob, choices: Choices, by actor: String, now: Date) throws -> CreateResult {
+    func create(_ job: TrainingJob, choices: Choices, by actor: Actor, now: Date) throws -> CreateResult {
         try DeploymentRules.check(replicas: choices.replicas, choices.resources)
         if let name = choices.name { try DeploymentRules.name.check(name) }
         var attempt = 0
@@ -217,10 +213,12 @@ struct DeploymentStore {
                     let name = choices.name ?? "\(job.modelSlug)-\(version)"
                     let id = try Self.insert(conn, NewDeployment(
                         jobID: job.id, model: job.model, name: name, versionNumber: number, status: .deploying,
-                        targetReplicas: choices.replicas, deployedBy: actor, createdAt: now, updatedAt: now), resources: choices.resources)
+                        targetReplicas: choices.replicas, deployedBy: actor.username, createdAt: now, updatedAt: now), resources: choices.resources)
                     try Self.applyTarget(conn, id, target: choices.replicas, start: true, now: now)
                     try Self.recordHistory(conn, id, from: nil, to: .deploying, by: actor,
                                            reason: "deployed from training job #\(job.id) with \(Self.replicas(choices.replicas))", now: now)
+                    try AuditStore.record(conn, actor, .deploymentCreate, target: "\(id)",
+                                          details: "\(name) (\(version)) from job #\(job.id), \(Self.replicas(choices.replicas))", now: now)
                     return .created(id: id, name: name, version: version)
                 }
             } catch let error as DatabaseError where error.isUniqueViolation(on: Schema.oneLiveDeploymentPerJob) {
@@ -358,7 +356,7 @@ struct DeploymentStore {
     }
 
     /// Active or deploying → paused: every replica stops and the figures clear.
-    func pause(_ id: Int, by actor: String, now: Date) throws -> ChangeResult {
+    func pause(_ id: Int, by actor: Actor, now: Date) throws -> ChangeResult {
         try change(id) { conn, d in
             guard d.status == .active || d.status == .deploying else { return .notAllowed(current: d.status) }
             try conn.execute("""
@@ -367,6 +365,7 @@ struct DeploymentStore {
                 """, [.int(Int64(id)), .date(now)])
             try Self.stopReplicas(conn, id, above: 0, now: now)
             try Self.recordHistory(conn, id, from: d.status, to: .paused, by: actor, reason: "paused: replicas stopped", now: now)
+            try AuditStore.record(conn, actor, .deploymentPause, target: "\(id)", details: "\(d.name): \(d.status.rawValue) → paused", now: now)
             try Self.adjustCounts(conn, from: d.status, to: .paused)
             return .changed(d)
         }
@@ -374,13 +373,14 @@ struct DeploymentStore {
 
     /// Paused → deploying: the replicas start again and the runner makes it active when the
     /// first one runs, as for a new deployment, so "active" always means something is serving.
-    func resume(_ id: Int, by actor: String, now: Date) throws -> ChangeResult {
+    func resume(_ id: Int, by actor: Actor, now: Date) throws -> ChangeResult {
         try change(id) { conn, d in
             guard d.status == .paused else { return .notAllowed(current: d.status) }
             try conn.execute("UPDATE deployments SET status = 'deploying', updated_at = $2 WHERE id = $1", [.int(Int64(id)), .date(now)])
             try Self.applyTarget(conn, id, target: d.targetReplicas, start: true, now: now)
             try Self.recordHistory(conn, id, from: .paused, to: .deploying, by: actor,
                                    reason: "resumed: starting \(Self.replicas(d.targetReplicas))", now: now)
+            try AuditStore.record(conn, actor, .deploymentResume, target: "\(id)", details: "\(d.name): paused → deploying", now: now)
             try Self.adjustCounts(conn, from: .paused, to: .deploying)
             return .changed(d)
         }
@@ -388,7 +388,7 @@ struct DeploymentStore {
 
     /// Any status but failed: replicas above `target` stop, missing ones start (or wait for
     /// resume when paused).
-    func scale(_ id: Int, to target: Int, by actor: String, now: Date) throws -> ChangeResult {
+    func scale(_ id: Int, to target: Int, by actor: Actor, now: Date) throws -> ChangeResult {
         try DeploymentRules.replicas.check(target)
         return try change(id) { conn, d in
             guard d.status != .failed else { return .notAllowed(current: d.status) }
@@ -398,12 +398,13 @@ struct DeploymentStore {
             try Self.applyTarget(conn, id, target: target, start: d.status != .paused, now: now)
             try Self.recordHistory(conn, id, from: d.status, to: d.status, by: actor,
                                    reason: "scaled from \(d.targetReplicas) to \(Self.replicas(target))", now: now)
+            try AuditStore.record(conn, actor, .deploymentScale, target: "\(id)", details: "\(d.name): replicas \(d.targetReplicas) → \(target)", now: now)
             return .changed(d)
         }
     }
 
     /// Soft delete: the row stays (with its history) for the detail page; lists skip it.
-    func delete(_ id: Int, by actor: String, now: Date) throws -> ChangeResult {
+    func delete(_ id: Int, by actor: Actor, now: Date) throws -> ChangeResult {
         try change(id) { conn, d in
             try conn.execute("""
                 UPDATE deployments SET deleted_at = $2, updated_at = $2, rps = 0, p50_ms = 0, p95_ms = 0, p99_ms = 0,
@@ -411,6 +412,7 @@ struct DeploymentStore {
                 """, [.int(Int64(id)), .date(now)])
             try Self.stopReplicas(conn, id, above: 0, now: now)
             try Self.recordHistory(conn, id, from: d.status, to: d.status, by: actor, reason: "deleted", now: now)
+            try AuditStore.record(conn, actor, .deploymentDelete, target: "\(id)", details: "\(d.name) (was \(d.status.rawValue))", now: now)
             try Self.adjustCounts(conn, from: d.status, to: nil)
             return .changed(d)
         }
@@ -419,11 +421,11 @@ struct DeploymentStore {
     // MARK: Shared steps (inside a transaction)
 
     static func recordHistory(_ conn: DatabaseConnection, _ id: Int, from old: DeploymentStatus?, to new: DeploymentStatus,
-                              by actor: String, reason: String, now: Date) throws {
+                              by actor: Actor, reason: String, now: Date) throws {
         try conn.execute("""
             INSERT INTO deployment_status_history (deployment_id, old_status, new_status, changed_by, reason, created_at)
             VALUES ($1, $2, $3, $4, $5, $6)
-            """, [.int(Int64(id)), SQLValue(old?.rawValue), .text(new.rawValue), .text(actor), .text(reason), .date(now)])
+            """, [.int(Int64(id)), SQLValue(old?.rawValue), .text(new.rawValue), .text(actor.username), .text(reason), .date(now)])
     }
 
     static func insertReplica(_ conn: DatabaseConnection, _ id: Int, ordinal: Int, status: ReplicaStatus, now: Date) throws {

@@ -9,6 +9,12 @@ import Storage
 /// `SQLiteSchema` / `PostgresSchema`.
 enum SchemaVersion1 {
     static func sql(for dialect: SQLDialect) -> String {
+        render(template + deploymentSortIndexes, for: dialect)
+    }
+
+    /// Replaces the type placeholders (`{ID}`, `{TS}`, …) for `dialect`; later versions written
+    /// once for both dialects use it too.
+    static func render(_ text: String, for dialect: SQLDialect) -> String {
         let types: [(String, String)]
         switch dialect {
         case .sqlite:
@@ -35,7 +41,7 @@ enum SchemaVersion1 {
                 ("{CLUSTERED}", ""),
             ]
         }
-        var sql = template + deploymentSortIndexes
+        var sql = text
         for (placeholder, type) in types {
             sql = sql.replacingOccurrences(of: placeholder, with: type)
         }
@@ -208,6 +214,7 @@ enum SQLiteSchema {
         Migration(version: 1, name: "initial_schema", sql: SchemaVersion1.sql(for: .sqlite)),
         Migration(version: 2, name: "replicas_in_transition_index", sql: SchemaVersion2.sql),
         Migration(version: 3, name: "inference_metrics_bucket_index", sql: SchemaVersion3.sql),
+        Migration(version: 4, name: "accounts_and_audit", sql: SchemaVersion4.sql(for: .sqlite)),
     ]
 }
 
@@ -217,6 +224,7 @@ enum PostgresSchema {
         Migration(version: 1, name: "initial_schema", sql: SchemaVersion1.sql(for: .postgres)),
         Migration(version: 2, name: "replicas_in_transition_index", sql: SchemaVersion2.sql),
         Migration(version: 3, name: "inference_metrics_bucket_index", sql: SchemaVersion3.sql),
+        Migration(version: 4, name: "accounts_and_audit", sql: SchemaVersion4.sql(for: .postgres)),
     ]
 }
 

@@ -21,7 +21,15 @@ public enum DemoData {
                 modelIDs[model.slug] = (id, model)
             }
 
-            var seeded = Seeder(conn: conn, now: now, models: modelIDs)
+            // The people of the demo history: they exist, but nobody knows their passwords until
+            // an admin resets one.
+            var actors: [Actor] = []
+            for (username, name) in Seeder.people {
+                let user = try AccountStore.insertUser(conn, username: username, displayName: name, role: .operator,
+                                                       passwordHash: try PasswordHasher.hash(Signer.randomToken()), by: .system, now: now)
+                actors.append(user.actor(from: ""))
+            }
+            var seeded = Seeder(conn: conn, now: now, models: modelIDs, people: actors)
             try seeded.jobsAndDeployments()
             return "demo data added: \(modelIDs.count) models, \(seeded.jobCount) jobs, \(seeded.deploymentCount) deployments"
         }
@@ -34,6 +42,9 @@ public enum DemoData {
         var jobCount = 0
         var deploymentCount = 0
         var versions: [Int: Int] = [:]
+        let people: [Actor]
+
+        static let people = [("maya.chen", "Maya Chen"), ("omar.haddad", "Omar Haddad")]
 
         struct JobPlan {
             var name: String
@@ -139,6 +150,7 @@ public enum DemoData {
         }
 
         mutating func insertDeployment(_ plan: DeploymentPlan, jobID: Int, model: (id: Int, model: DemoCatalogue.Model), seed: Int) throws {
+            let actor = people[(versions.values.reduce(0, +)) % people.count]
             let version = (versions[model.id] ?? 0) + 1
             versions[model.id] = version
             let versionName = DeploymentStore.versionName(version)
@@ -151,18 +163,18 @@ public enum DemoData {
             // The same defaults the Deploy button uses for this size of model.
             let id = try DeploymentStore.insert(conn, .init(
                 jobID: jobID, model: ref, name: "\(model.model.slug)-\(versionName)", versionNumber: version, status: plan.status,
-                targetReplicas: plan.replicas, deployedBy: Self.actor, createdAt: created,
+                targetReplicas: plan.replicas, deployedBy: actor.username, createdAt: created,
                 updatedAt: plan.status == .active || plan.status == .deploying ? activeAt : changedAt, deletedAt: deletedAt),
                 resources: DeploymentResources.defaults(for: size).resources)
 
             // History: created → deploying → active, then the plan's own ending.
-            try history(id, nil, .deploying, "deployment created", created)
+            try history(id, nil, .deploying, "deployment created", created, by: actor)
             if plan.status != .deploying {
-                try history(id, .deploying, .active, "first replica running", activeAt)
-                if plan.status == .failed { try history(id, .active, .failed, "replicas failed health checks", changedAt) }
-                if plan.status == .paused { try history(id, .active, .paused, "paused by user", changedAt) }
+                try history(id, .deploying, .active, "first replica running", activeAt, by: .system)
+                if plan.status == .failed { try history(id, .active, .failed, "replicas failed health checks", changedAt, by: .system) }
+                if plan.status == .paused { try history(id, .active, .paused, "paused by user", changedAt, by: actor) }
             }
-            if let deletedAt { try history(id, plan.status, plan.status, "deleted by user", deletedAt) }
+            if let deletedAt { try history(id, plan.status, plan.status, "deleted by user", deletedAt, by: actor) }
 
             let replicaStatus: ReplicaStatus = switch plan.status {
             case .active: .running
@@ -192,10 +204,8 @@ public enum DemoData {
             if plan.status == .active, let latest { try DeploymentStore.setLatestStats(conn, id, latest) }
         }
 
-        static let actor = "demo"
-
-        func history(_ id: Int, _ old: DeploymentStatus?, _ new: DeploymentStatus, _ reason: String, _ at: Date) throws {
-            try DeploymentStore.recordHistory(conn, id, from: old, to: new, by: Self.actor, reason: reason, now: at)
+        func history(_ id: Int, _ old: DeploymentStatus?, _ new: DeploymentStatus, _ reason: String, _ at: Date, by actor: Actor) throws {
+            try DeploymentStore.recordHistory(conn, id, from: old, to: new, by: actor, reason: reason, now: at)
         }
     }
 }

@@ -139,11 +139,15 @@ struct JobStore {
     }
 
     /// Creates a queued job from the validated form.
-    func create(_ job: JobForm.Valid, modelID: Int, now: Date) throws -> Int {
+    func create(_ job: JobForm.Valid, modelID: Int, by actor: Actor, now: Date) throws -> Int {
         var generator = SystemRandomNumberGenerator()
         let row = NewJob(name: job.name, modelID: modelID, epochs: job.epochs, learningRate: job.learningRate, batchSize: job.batchSize,
                          notes: job.notes, seed: Int.random(in: 1...1_000_000_000, using: &generator), createdAt: now, updatedAt: now)
-        return try database.transaction { conn in try Self.insert(conn, row) }
+        return try database.transaction { conn in
+            let id = try Self.insert(conn, row)
+            try AuditStore.record(conn, actor, .jobCreate, target: "\(id)", details: "\(job.name) on \(job.modelSlug), \(job.epochs) epochs", now: now)
+            return id
+        }
     }
 
     /// Inserts `job` and counts it in its status.
@@ -201,7 +205,7 @@ struct JobStore {
     }
 
     /// Moves a job to `to` if its current status is one of `from`, atomically.
-    func transition(_ id: Int, from allowed: [JobStatus], to new: JobStatus, reason: String? = nil, now: Date) throws -> TransitionResult {
+    func transition(_ id: Int, from allowed: [JobStatus], to new: JobStatus, reason: String? = nil, by actor: Actor, now: Date) throws -> TransitionResult {
         try database.transaction { conn in
             guard let row = try conn.queryOne("SELECT status FROM training_jobs WHERE id = $1" + conn.dialect.lockRows(),
                                               [.int(Int64(id))]) else {
@@ -221,6 +225,14 @@ struct JobStore {
                 try conn.execute("UPDATE training_jobs SET status = 'queued', updated_at = $2 WHERE id = $1", [.int(Int64(id)), .date(now)])
             }
             try Self.adjustCounts(conn, from: current, to: new)
+            let action: AuditAction = switch new {
+            case .running: .jobStart
+            case .failed: .jobStop
+            case .complete: .jobComplete
+            case .queued: .jobCreate
+            }
+            try AuditStore.record(conn, actor, action, target: "\(id)",
+                                  details: "\(current.rawValue) → \(new.rawValue)" + (reason.map { ": \($0)" } ?? ""), now: now)
             return .changed(from: current)
         }
     }
@@ -270,6 +282,8 @@ struct JobStore {
             UPDATE training_jobs SET current_step = $2, status = $3, failure_reason = $4, finished_at = $5, updated_at = $5 WHERE id = $1
             """, [.int(Int64(jobID)), .int(Int64(step)), .text(status.rawValue), SQLValue(reason), .date(now)])
         try adjustCounts(conn, from: .running, to: status)
+        try AuditStore.record(conn, .system, status == .complete ? .jobComplete : .jobFail, target: "\(jobID)",
+                              details: reason ?? "all steps done", now: now)
     }
 
     // MARK: Counters

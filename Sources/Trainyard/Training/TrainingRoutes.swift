@@ -5,13 +5,13 @@ import TemplateEngine
 /// Configure, list, monitor, start and stop training jobs; the metrics API for scripts.
 enum TrainingRoutes {
     static func add(to app: TrainyardApp) {
-        app.get("/training/configure") { [unowned app] ctx in try showConfigureForm(app, ctx) }
-        app.post("/training/jobs") { [unowned app] ctx in try createJob(app, ctx) }
+        app.get("/training/configure", access: .signedIn(.operator)) { [unowned app] ctx in try showConfigureForm(app, ctx) }
+        app.post("/training/jobs", access: .signedIn(.operator)) { [unowned app] ctx in try createJob(app, ctx) }
         app.get("/training/jobs") { [unowned app] ctx in try listJobs(app, ctx) }
         app.get("/training/jobs/{id}") { [unowned app] ctx in try showJob(app, ctx) }
         app.get("/training/jobs/{id}/live") { [unowned app] ctx in try liveJob(app, ctx) }
-        app.post("/training/jobs/{id}/start") { [unowned app] ctx in try startJob(app, ctx) }
-        app.post("/training/jobs/{id}/stop") { [unowned app] ctx in try stopJob(app, ctx) }
+        app.post("/training/jobs/{id}/start", access: .signedIn(.operator)) { [unowned app] ctx in try startJob(app, ctx) }
+        app.post("/training/jobs/{id}/stop", access: .signedIn(.operator)) { [unowned app] ctx in try stopJob(app, ctx) }
         app.get("/training") { _ in .redirect(to: Paths.jobs, status: 301) }
         app.get("/api/training/{id}/metrics") { [unowned app] ctx in try jobMetricsAPI(app, ctx) }
     }
@@ -41,7 +41,7 @@ enum TrainingRoutes {
         case .failure(let errors):
             return app.web.redirect(.failed(errors.summary, redirectTo: Paths.configure, values: form.values, fieldErrors: errors.byField), ctx)
         case .success(let valid):
-            let id = try JobStore(database: app.database).create(valid, modelID: model!.id, now: Date())
+            let id = try JobStore(database: app.database).create(valid, modelID: model!.id, by: try ctx.requireActor, now: Date())
             return app.web.redirect(.succeeded("Training job created", redirectTo: Paths.job(id)), ctx)
         }
     }
@@ -51,7 +51,7 @@ enum TrainingRoutes {
     static func startJob(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
         guard let id = ctx.idParameter() else { throw HTTPError.notFound(noSuchJob) }
         let back = ctx.returnPath(fallback: Paths.job(id))
-        switch try JobStore(database: app.database).transition(id, from: [.queued], to: .running, now: Date()) {
+        switch try JobStore(database: app.database).transition(id, from: [.queued], to: .running, by: try ctx.requireActor, now: Date()) {
         case .notFound: throw HTTPError.notFound(noSuchJob)
         case .notAllowed(let current):
             return app.web.redirect(.failed("Only queued jobs can be started; this job is \(current.rawValue).", redirectTo: back), ctx)
@@ -63,7 +63,7 @@ enum TrainingRoutes {
     static func stopJob(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
         guard let id = ctx.idParameter() else { throw HTTPError.notFound(noSuchJob) }
         let back = ctx.returnPath(fallback: Paths.job(id))
-        switch try JobStore(database: app.database).transition(id, from: [.queued, .running], to: .failed, reason: "stopped by user", now: Date()) {
+        switch try JobStore(database: app.database).transition(id, from: [.queued, .running], to: .failed, reason: "stopped by user", by: try ctx.requireActor, now: Date()) {
         case .notFound: throw HTTPError.notFound(noSuchJob)
         case .notAllowed(let current):
             return app.web.redirect(.failed("Only queued or running jobs can be stopped; this job is \(current.rawValue).", redirectTo: back), ctx)

@@ -28,6 +28,8 @@ struct ListDefinition<Sort: ListSortKey, Status: ListStatusFilter> {
     /// Deepest row a page may start at: deeper pages would make the database skip that many rows.
     var maxOffset = 10_000
     var defaultPerPage = 25
+    /// The query-string name of the repeatable status filter.
+    var statusName = "status"
 }
 
 /// What a store needs to fetch one page of a table: validated filters, order and window.
@@ -87,7 +89,8 @@ struct ListRequest<Sort: ListSortKey, Status: ListStatusFilter> {
         var directions: [String: TableQuery.Direction] = [:]
         for key in Sort.allCases { directions[key.rawValue] = key.firstDirection }
         query = TableQuery(parameters, statuses: Status.allCases.map(\.rawValue), sortKeys: directions,
-                           defaultSort: definition.defaultSort.rawValue, defaultPerPage: definition.defaultPerPage)
+                           defaultSort: definition.defaultSort.rawValue, defaultPerPage: definition.defaultPerPage,
+                           statusName: definition.statusName)
         if query.offset > definition.maxOffset {
             query.page = definition.maxOffset / query.perPage + 1
             clamped = true
@@ -188,7 +191,7 @@ struct ListChrome<Sort: ListSortKey, Status: ListStatusFilter> {
 
         var parts: [String] = []
         if !query.q.isEmpty { parts.append("matching “\(query.q)”") }
-        if !query.statuses.isEmpty { parts.append("with status " + query.statuses.joined(separator: " or ")) }
+        if !query.statuses.isEmpty { parts.append("with \(definition.statusName) " + query.statuses.joined(separator: " or ")) }
         parts += request.extraFilters.map(\.description)
         let subject = parts.isEmpty ? "All \(definition.noun.lowercased())" : definition.noun + " " + parts.joined(separator: ", ")
         applied = "\(subject), sorted by \(request.sort.sortLabel), \(query.direction == .asc ? "ascending" : "descending")"

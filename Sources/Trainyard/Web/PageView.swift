@@ -64,6 +64,13 @@ struct FormField: TemplateConvertible {
         self.extra = extra
     }
 
+    init(_ name: String, prefix: String, value: String, error: String?, extra: [String: TemplateValue] = [:]) {
+        id = "\(prefix)-\(name)"
+        self.value = value
+        self.error = error
+        self.extra = extra
+    }
+
     var templateValue: TemplateValue {
         var members = extra
         members["value"] = .string(value)

@@ -44,6 +44,14 @@ public struct Signer: Sendable {
     }
 }
 
+extension Signer {
+    /// 32 random bytes, base64url: a secret nobody can guess.
+    static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return Base64URL.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+}
+
 /// Base64 with the URL- and cookie-safe alphabet and no padding.
 public enum Base64URL {
     public static func encode(_ bytes: [UInt8]) -> String {

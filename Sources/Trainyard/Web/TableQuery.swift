@@ -27,11 +27,12 @@ public struct TableQuery: Equatable, Sendable {
     /// Parses `query` against the allowed statuses and sort keys.
     /// `defaultDirections` gives each sort key the direction a first click should use.
     public init(_ query: QueryParameters, statuses allowed: [String], sortKeys: [String: Direction],
-                defaultSort: String, defaultPerPage: Int = 25) {
+                defaultSort: String, defaultPerPage: Int = 25, statusName: String = "status") {
+        self.statusName = statusName
         let text = (query["q"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         q = String(text.prefix(100))
         var seen = Set<String>()
-        statuses = query.all("status").filter { allowed.contains($0) && seen.insert($0).inserted }
+        statuses = query.all(statusName).filter { allowed.contains($0) && seen.insert($0).inserted }
         statuses.sort { allowed.firstIndex(of: $0)! < allowed.firstIndex(of: $1)! }
         if let key = query["sort"], let natural = sortKeys[key] {
             sort = key
@@ -50,6 +51,8 @@ public struct TableQuery: Equatable, Sendable {
 
     let defaultSort: String
     let defaultPerPage: Int
+    /// The repeatable filter's name: `status` on most tables, `action` on the audit trail.
+    let statusName: String
     let sortKeys: [String: Direction]
 
     public var offset: Int { (page - 1) * perPage }
@@ -59,7 +62,7 @@ public struct TableQuery: Equatable, Sendable {
     func pairs(page: Int? = nil, sort: String? = nil, direction: Direction? = nil) -> [(String, String)] {
         var out: [(String, String)] = []
         if !q.isEmpty { out.append(("q", q)) }
-        for status in statuses { out.append(("status", status)) }
+        for status in statuses { out.append((statusName, status)) }
         out += filters
         let sortKey = sort ?? self.sort
         let dir = direction ?? self.direction

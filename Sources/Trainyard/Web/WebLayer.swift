@@ -6,7 +6,7 @@ import TemplateEngine
 
 /// The sections of the navigation bar; a page names the one it belongs to.
 public enum NavSection: String, CaseIterable, Sendable {
-    case dashboard, models, training, deployments, docs
+    case dashboard, models, training, deployments, docs, settings, audit
 
     var label: String {
         switch self {
@@ -15,6 +15,8 @@ public enum NavSection: String, CaseIterable, Sendable {
         case .training: "Training"
         case .deployments: "Deployments"
         case .docs: "Docs"
+        case .settings: "Settings"
+        case .audit: "Audit"
         }
     }
 
@@ -25,12 +27,63 @@ public enum NavSection: String, CaseIterable, Sendable {
         case .training: Paths.jobs
         case .deployments: Paths.deployments
         case .docs: Paths.docs
+        case .settings: Paths.tokens
+        case .audit: Paths.audit
         }
     }
 }
 
-/// The web shell every handler goes through: request context (flash, CSRF), page rendering in
-/// the layout, redirects after POST, and the one boundary that turns errors into pages.
+/// Who may use a route.
+public enum Access: Sendable, Equatable {
+    /// Anyone, signed in or not (sign-in itself, health checks).
+    case anyone
+    /// A signed-in user with at least this role.
+    case signedIn(Role)
+}
+
+/// How the web layer finds who is asking; the accounts feature implements it.
+protocol Authenticator: AnyObject {
+    /// The user of a browser session (`secret` is the session cookie's value), or nil.
+    func sessionActor(_ secret: String, now: Date) throws -> Actor?
+    /// The owner of an API token, or nil.
+    func tokenActor(_ secret: String, now: Date) throws -> Actor?
+}
+
+/// Where requests come from: which proxies may say so, and whether cookies must be Secure.
+struct ClientPolicy: Sendable {
+    /// `--secure-cookies`: the server itself is only reached over TLS.
+    var secureCookies = false
+    /// Addresses whose `X-Forwarded-Proto` and `X-Forwarded-For` are believed.
+    var trustedProxies: Set<String> = []
+
+    /// The peer's address without its port: `127.0.0.1`, `::1`.
+    static func host(of remote: String) -> String {
+        if remote.hasPrefix("["), let close = remote.firstIndex(of: "]") {
+            return String(remote[remote.index(after: remote.startIndex)..<close])
+        }
+        if let colon = remote.lastIndex(of: ":"), remote.firstIndex(of: ":") == colon { return String(remote[..<colon]) }
+        return remote
+    }
+
+    /// The client's address: the peer, or behind a trusted proxy the last address in
+    /// `X-Forwarded-For` that is not itself a trusted proxy.
+    func clientAddress(_ request: HTTPRequest) -> String {
+        let peer = Self.host(of: request.remoteAddress)
+        guard trustedProxies.contains(peer), let forwarded = request.headers["X-Forwarded-For"] else { return peer }
+        let hops = forwarded.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return hops.last { !trustedProxies.contains($0) } ?? peer
+    }
+
+    func isSecure(_ request: HTTPRequest) -> Bool {
+        if secureCookies { return true }
+        let peer = Self.host(of: request.remoteAddress)
+        return trustedProxies.contains(peer) && request.headers["X-Forwarded-Proto"]?.lowercased() == "https"
+    }
+}
+
+/// The web shell every handler goes through: request context (flash, CSRF, who is signed in),
+/// access rules, page rendering in the layout, redirects after POST, and the one boundary that
+/// turns errors into pages.
 public final class WebLayer {
     public typealias Handler = (WebContext) throws -> HTTPResponse
 
@@ -39,63 +92,69 @@ public final class WebLayer {
     private let flashSigner: Signer
     private let sessionSigner: Signer
     private let csrfSigner: Signer
-    private let secureCookies: Bool
+    let clients: ClientPolicy
+    weak var authenticator: Authenticator?
 
-    static let sessionCookie = "ty_session"
     static let errorTemplate = "errors/error"
     static let csrfField = "_csrf"
+    static let loginPath = "/login"
+    static let logoutPath = "/logout"
 
-    public init(templates: TemplateLibrary, secret: [UInt8], secureCookies: Bool = false, logger: Logger) {
+    init(templates: TemplateLibrary, secret: [UInt8], clients: ClientPolicy = ClientPolicy(), logger: Logger) {
         let root = Signer(secret: secret)
         self.templates = templates
         self.logger = logger
         self.flashSigner = root.derived(purpose: "flash")
         self.sessionSigner = root.derived(purpose: "session")
         self.csrfSigner = root.derived(purpose: "csrf")
-        self.secureCookies = secureCookies
+        self.clients = clients
     }
+
+    /// Cookie names: with `__Host-` when Secure, so no subdomain or plain-HTTP page can set them.
+    static func sessionCookie(secure: Bool) -> String { secure ? "__Host-ty_session" : "ty_session" }
+    static func flashCookie(secure: Bool) -> String { secure ? "__Host-ty_flash" : Flash.cookieName }
 
     // MARK: The boundary
 
-    /// Runs `handler` for `request`: builds the context, refuses POSTs without a valid CSRF
-    /// token (403, nothing runs), maps thrown errors to pages, and sets the cookies.
-    public func handle(_ request: HTTPRequest, _ handler: Handler) -> HTTPResponse {
+    /// Runs `handler` for `request`: builds the context, finds who is signed in, applies
+    /// `access` (anonymous → sign-in page or 401; too low a role → 403; nothing runs), refuses
+    /// form POSTs without a valid CSRF token, maps thrown errors to pages, and sets the cookies.
+    public func handle(_ request: HTTPRequest, access: Access, _ handler: Handler) -> HTTPResponse {
         let ctx = makeContext(for: request)
         var response: HTTPResponse
-        if request.method == "POST" && !csrfIsValid(request) {
-            response = errorPage(status: 403, title: "Form expired",
-                                 message: "This form was not accepted because its security token is missing or out of date. Go back, reload the page and try again.",
-                                 ctx)
-        } else {
-            do {
+        do {
+            try authenticate(ctx)
+            if let refusal = refuse(ctx, access) {
+                response = refusal
+            } else {
                 response = try handler(ctx)
-            } catch let error as HTTPError {
-                response = errorPage(status: error.status, title: error.title, message: error.message, ctx)
-            } catch let error as InvalidInput {
-                // A store refused a value a handler should have validated: the user's words, not a 500.
-                logger.notice("input refused by a store", metadata: ["field": "\(error.field)", "path": "\(request.path)"])
-                response = errorPage(status: 422, title: "Not accepted", message: error.message, ctx)
-            } catch let error as DatabaseError {
-                switch error {
-                case .unavailable, .timeout:
-                    logger.warning("database unavailable", metadata: ["error": "\(error)", "path": "\(request.path)"])
-                    response = errorPage(status: 503, title: "Temporarily unavailable",
-                                         message: "The database is not answering right now. Please try again in a few seconds.", ctx)
-                    response.headers.set("Retry-After", "5")
-                default:
-                    logger.error("database error", metadata: ["error": "\(error)", "path": "\(request.path)"])
-                    response = errorPage(status: 500, title: "Something went wrong",
-                                         message: "The request could not be completed. It has been logged.", ctx)
-                }
-            } catch {
-                logger.error("handler error", metadata: ["error": "\(error)", "path": "\(request.path)"])
+            }
+        } catch let error as HTTPError {
+            response = errorPage(status: error.status, title: error.title, message: error.message, ctx)
+        } catch let error as InvalidInput {
+            // A store refused a value a handler should have validated: the user's words, not a 500.
+            logger.notice("input refused by a store", metadata: ["field": "\(error.field)", "path": "\(request.path)"])
+            response = errorPage(status: 422, title: "Not accepted", message: error.message, ctx)
+        } catch let error as DatabaseError {
+            switch error {
+            case .unavailable, .timeout:
+                logger.warning("database unavailable", metadata: ["error": "\(error)", "path": "\(request.path)"])
+                response = errorPage(status: 503, title: "Temporarily unavailable",
+                                     message: "The database is not answering right now. Please try again in a few seconds.", ctx)
+                response.headers.set("Retry-After", "5")
+            default:
+                logger.error("database error", metadata: ["error": "\(error)", "path": "\(request.path)"])
                 response = errorPage(status: 500, title: "Something went wrong",
                                      message: "The request could not be completed. It has been logged.", ctx)
             }
+        } catch {
+            logger.error("handler error", metadata: ["error": "\(error)", "path": "\(request.path)"])
+            response = errorPage(status: 500, title: "Something went wrong",
+                                 message: "The request could not be completed. It has been logged.", ctx)
         }
         for cookie in ctx.cookiesToSet { response.headers.add("Set-Cookie", cookie) }
-        if !ctx.cookiesToSet.isEmpty || request.method != "GET" {
-            // Pages carrying a flash or a fresh token must not be replayed from a shared cache.
+        if !ctx.cookiesToSet.isEmpty || request.method != "GET" || ctx.actor != nil {
+            // Pages for a signed-in user, or carrying a flash or a fresh token, are never replayed from a shared cache.
             response.headers.set("Cache-Control", "no-store")
         } else if response.headers["Cache-Control"] == nil {
             response.headers.set("Cache-Control", "no-cache")
@@ -104,37 +163,107 @@ public final class WebLayer {
     }
 
     private func makeContext(for request: HTTPRequest) -> WebContext {
+        let secure = clients.isSecure(request)
         let cookies = Cookies.parse(request.headers["Cookie"])
         var flash: Flash?
         var clearFlash = false
-        if let raw = cookies[Flash.cookieName], !raw.isEmpty {
+        if let raw = cookies[Self.flashCookie(secure: secure)], !raw.isEmpty {
             flash = Flash.decode(raw, with: flashSigner)   // nil when tampered: ignored
             clearFlash = true
         }
         var newSession: String?
         let session: String
-        if let raw = cookies[Self.sessionCookie], let id = sessionSigner.verify(raw), id.count == 24 {
+        if let raw = cookies[Self.sessionCookie(secure: secure)], let id = sessionSigner.verify(raw), id.count == Self.sessionBytes {
             session = Base64URL.encode(id)
         } else {
-            var generator = SystemRandomNumberGenerator()
-            let id = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            session = Base64URL.encode(id)
-            newSession = sessionSigner.sign(id)
+            (session, newSession) = newSessionSecret()
         }
         // HEAD and API requests still get a token; only the page decides whether to show a form.
-        let ctx = WebContext(request: request, flash: flash, csrfToken: csrfSigner.mac(session))
-        if clearFlash { ctx.cookiesToSet.append(Cookies.clear(Flash.cookieName, secure: secureCookies)) }
-        if let newSession { ctx.cookiesToSet.append(Cookies.set(Self.sessionCookie, newSession, secure: secureCookies)) }
+        let ctx = WebContext(request: request, flash: flash, session: session, csrfToken: csrfSigner.mac(session),
+                             clientAddress: clients.clientAddress(request), isSecure: secure)
+        ctx.sessionCookieName = Self.sessionCookie(secure: secure)
+        if clearFlash { ctx.cookiesToSet.append(Cookies.clear(Self.flashCookie(secure: secure), secure: secure)) }
+        if let newSession { ctx.cookiesToSet.append(Cookies.set(ctx.sessionCookieName, newSession, secure: secure)) }
         return ctx
     }
 
-    private func csrfIsValid(_ request: HTTPRequest) -> Bool {
-        let cookies = Cookies.parse(request.headers["Cookie"])
-        guard let raw = cookies[Self.sessionCookie], let id = sessionSigner.verify(raw), id.count == 24,
-              let sent = request.formParameters[Self.csrfField] else { return false }
+    static let sessionBytes = 32
+
+    /// A fresh random session secret and its signed cookie value.
+    private func newSessionSecret() -> (secret: String, cookie: String) {
+        var generator = SystemRandomNumberGenerator()
+        let id = (0..<Self.sessionBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return (Base64URL.encode(id), sessionSigner.sign(id))
+    }
+
+    /// Gives the browser a new session secret (at sign-in and sign-out, so a secret seen
+    /// before signing in is worth nothing after) and returns it.
+    func rotateSession(_ ctx: WebContext) -> String {
+        let (secret, cookie) = newSessionSecret()
+        ctx.cookiesToSet.removeAll { $0.hasPrefix(ctx.sessionCookieName + "=") }
+        ctx.cookiesToSet.append(Cookies.set(ctx.sessionCookieName, cookie, secure: ctx.isSecure))
+        return secret
+    }
+
+    /// Scripts authenticate with `Authorization: Bearer <token>` on `/api/`; browsers with the
+    /// session cookie (on `/api/` only for reads, since a cookie is sent by any page).
+    private func authenticate(_ ctx: WebContext) throws {
+        guard let authenticator else { return }
+        let now = Date()
+        if ctx.isAPI, let header = ctx.request.headers["Authorization"] {
+            ctx.usedBearer = true
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" {
+                ctx.actor = try authenticator.tokenActor(String(parts[1]).trimmingCharacters(in: .whitespaces), now: now)
+            }
+        } else if !ctx.sessionIsNew && (!ctx.isAPI || ctx.request.method == "GET" || ctx.request.method == "HEAD") {
+            ctx.actor = try authenticator.sessionActor(ctx.session, now: now)
+        }
+        ctx.actor?.clientAddress = ctx.clientAddress
+    }
+
+    /// The response that refuses the request under `access`, or nil to run the handler.
+    private func refuse(_ ctx: WebContext, _ access: Access) -> HTTPResponse? {
+        let request = ctx.request
+        let isForm = request.method == "POST" && !ctx.isAPI
+        if case .signedIn(let role) = access {
+            guard let actor = ctx.actor else {
+                if ctx.isAPI {
+                    var response = JSON.error(ctx.usedBearer ? "The token is not valid: it is unknown, revoked or expired."
+                                                             : "Authentication required: send Authorization: Bearer <token>.", status: 401)
+                    response.headers.set("WWW-Authenticate", "Bearer realm=\"trainyard\"")
+                    return response
+                }
+                if isForm {
+                    return redirect(.failed("Sign in to continue; nothing was changed.", redirectTo: Self.loginPath), ctx)
+                }
+                return .redirect(to: Paths.with(Self.loginPath, [("next", request.target)]), status: 303)
+            }
+            if isForm && !csrfIsValid(ctx) { return formExpired(ctx) }
+            guard actor.may(role) else {
+                return errorPage(status: 403, title: "Not allowed",
+                                 message: "This needs \(role.withArticle) role; you are signed in as \(actor.username), \(actor.role.withArticle). Nothing was changed.",
+                                 ctx)
+            }
+            return nil
+        }
+        if isForm && !csrfIsValid(ctx) { return formExpired(ctx) }
+        return nil
+    }
+
+    private func formExpired(_ ctx: WebContext) -> HTTPResponse {
+        errorPage(status: 403, title: "Form expired",
+                  message: "This form was not accepted because its security token is missing or out of date. Go back, reload the page and try again.",
+                  ctx)
+    }
+
+    private func csrfIsValid(_ ctx: WebContext) -> Bool {
+        let request = ctx.request
         // A browser that says the form came from another site is refused even with a token.
         if let site = request.headers["Sec-Fetch-Site"], site == "cross-site" { return false }
-        return constantTimeEquals(sent, csrfSigner.mac(Base64URL.encode(id)))
+        // The session must be the one the browser came with, not one made up for this request.
+        guard !ctx.sessionIsNew, let sent = request.formParameters[Self.csrfField] else { return false }
+        return constantTimeEquals(sent, ctx.csrfToken)
     }
 
     // MARK: Responses
@@ -150,9 +279,18 @@ public final class WebLayer {
         var root = data
         root["title"] = .string(title)
         root["csrf"] = .string(ctx.csrfToken)
-        root["nav"] = .list(NavSection.allCases.map { item in
-            ["label": .string(item.label), "href": .string(item.path), "current": .bool(item == section)]
-        })
+        if let actor = ctx.actor {
+            root["currentUser"] = ["name": .string(actor.displayName), "username": .string(actor.username),
+                                   "role": .string(actor.role.label)]
+            root["canOperate"] = .bool(actor.may(.operator))
+            root["isAdmin"] = .bool(actor.may(.admin))
+            root["settingsCurrent"] = .bool(section == .settings)
+            root["logoutAction"] = .string(Self.logoutPath)
+            // The main sections; settings sit with the user's name.
+            root["nav"] = .list(NavSection.allCases.filter { $0 != .settings }.map { item in
+                ["label": .string(item.label), "href": .string(item.path), "current": .bool(item == section)]
+            })
+        }
         if let flash = ctx.flash {
             root["flash"] = [
                 "message": .string(flash.message),
@@ -167,15 +305,16 @@ public final class WebLayer {
 
     /// `303 See Other` to `location` (same-site paths only) with the flash set for the next page.
     public func redirect(_ outcome: ActionOutcome, _ ctx: WebContext) -> HTTPResponse {
-        ctx.cookiesToSet.removeAll { $0.hasPrefix(Flash.cookieName + "=") }
-        ctx.cookiesToSet.append(Cookies.set(Flash.cookieName, outcome.flash.encoded(with: flashSigner), secure: secureCookies))
+        let name = Self.flashCookie(secure: ctx.isSecure)
+        ctx.cookiesToSet.removeAll { $0.hasPrefix(name + "=") }
+        ctx.cookiesToSet.append(Cookies.set(name, outcome.flash.encoded(with: flashSigner), secure: ctx.isSecure))
         return .redirect(to: SafeRedirect.path(outcome.location, fallback: Paths.dashboard), status: 303)
     }
 
     /// An error page in the layout; falls back to plain text if even the template fails.
     /// Under `/api/` the error is JSON (`{"error": "…"}`) so scripts can read it.
     public func errorPage(status: Int, title: String, message: String, _ ctx: WebContext) -> HTTPResponse {
-        if ctx.request.path.hasPrefix("/api/") {
+        if ctx.isAPI {
             return JSON.error(message, status: status)
         }
         do {

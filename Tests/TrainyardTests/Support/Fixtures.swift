@@ -17,7 +17,7 @@ enum Fixtures {
     @discardableResult
     static func job(_ db: Database, modelID: Int, name: String = "job", epochs: Int = 1, learningRate: Double = 3e-4) throws -> Int {
         try JobStore(database: db).create(.init(name: name, modelSlug: "", epochs: epochs, learningRate: learningRate, batchSize: 32, notes: ""),
-                                          modelID: modelID, now: Date())
+                                          modelID: modelID, by: .system, now: Date())
     }
 
     static func jobStatus(_ db: Database, _ id: Int) throws -> String? {

@@ -121,6 +121,24 @@ final class TestBrowser {
         return response
     }
 
+    /// A request with this browser's cookies that changes nothing it remembers.
+    func request(_ method: String, _ path: String) throws -> TestResponse {
+        try TestHTTPClient.send(port: port, method: method, path: path, headers: cookieHeader())
+    }
+
+    struct SignInFailed: Error, CustomStringConvertible { var description: String }
+
+    /// Signs in through the real form; throws unless the server answered with a session.
+    func signIn(_ username: String, _ password: String) throws {
+        try get("/login")
+        let response = try post("/login", [("username", username), ("password", password)])
+        guard response.status == 303, response.header("Location") != "/login" else {
+            throw SignInFailed(description: "sign-in as \(username) answered \(response.status) → \(response.header("Location") ?? "")")
+        }
+        // The session secret changed at sign-in; the next page's forms carry the new token.
+        try get("/")
+    }
+
     func csrfToken() -> String? {
         guard let range = lastPage.range(of: "name=\"_csrf\" value=\"") else { return nil }
         let rest = lastPage[range.upperBound...]
