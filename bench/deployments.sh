@@ -10,6 +10,7 @@
 #   ROWS="1000 100000 1000000" bench/deployments.sh       several sizes
 #   bash scripts/with-postgres.sh bench/deployments.sh    SQLite and PostgreSQL
 #   PATH_QUERY='/deployments?sort=created' bench/deployments.sh
+#   LOAD=--audit-rows ROWS=1000000 PATH_QUERY='/audit?actor=user-7' bench/deployments.sh   (see bench/audit.sh)
 #
 # Budget (2 cores, loopback): ≥ 3,000 req/s with p99 ≤ 50 ms at 100k rows on SQLite, and at most
 # 2× slower at 1M rows than at 1k. The runner keeps working during the run (it is part of serve).
@@ -25,6 +26,9 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install -y wr
 swift build -c release --product trainyard 2>&1 | grep -E "error|warning: |Compiling Trainyard|Build complete" || true
 bin="$(swift build -c release --show-bin-path)/trainyard"
 [[ -x $bin ]] || { echo "release build failed" >&2; exit 1; }
+
+source "$(dirname "$0")/signin.sh"
+LOAD="${LOAD:---rows}"   # bench-load option that sizes the data: --rows (deployments) or --audit-rows
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -44,25 +48,31 @@ run() {
   local args=(--data-dir "$work_dir" --log-level warning)
   [[ -n $url ]] && args+=(--database-url "$url")
   local started=$SECONDS
-  "$bin" bench-load --rows "$rows" "${args[@]}"
+  "$bin" bench-load $LOAD "$rows" "${args[@]}"
+  bench_user "$bin" "${args[@]}"
   echo "loaded $rows rows into $label in $((SECONDS - started)) s"
   local port
   port=$(free_port)
   "$bin" serve "${args[@]}" --port "$port" &
   server_pid=$!
   for _ in $(seq 200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
-  local target="http://127.0.0.1:$port$PATH_QUERY"
-  local status
-  status=$(curl -s -o /dev/null -w '%{http_code}' "$target")
-  [[ $status == 200 ]] || { echo "GET $PATH_QUERY answered $status" >&2; exit 1; }
-  wrk -t2 -c64 -d2s "$target" >/dev/null   # warm-up
-  echo "== $label, $rows rows: wrk -t2 -c64 -d$DURATION --latency '$PATH_QUERY'"
-  wrk -t2 -c64 -d"$DURATION" --latency "$target" | grep -E "requests in|Requests/sec|^ +(50|75|90|99)%|Non-2xx|Socket errors"
+  local cookie status query target
+  cookie=$(bench_cookie "http://127.0.0.1:$port")
+  # PATH_QUERY may name several URLs, separated by spaces: each is measured on the same data.
+  for query in $PATH_QUERY; do
+    target="http://127.0.0.1:$port$query"
+    status=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$target")
+    [[ $status == 200 ]] || { echo "GET $query answered $status" >&2; exit 1; }
+    wrk -t2 -c64 -d2s -H "Cookie: $cookie" "$target" >/dev/null   # warm-up
+    echo "== $label, $rows rows: wrk -t2 -c64 -d$DURATION --latency '$query'"
+    wrk -t2 -c64 -d"$DURATION" --latency -H "Cookie: $cookie" "$target" | grep -E "requests in|Requests/sec|^ +(50|75|90|99)%|Non-2xx|Socket errors"
+  done
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
   server_pid=""
   rm -rf "$work_dir"; work_dir=""
 }
 
+grep -m1 'model name' /proc/cpuinfo || true
 for rows in $ROWS; do
   run SQLite "$rows"
 done

@@ -16,7 +16,9 @@ bin="$(swift build -c release --show-bin-path)/trainyard"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; nginx -p "$work/nginx" -c nginx.conf -s stop 2>/dev/null || true; rm -rf "$work"' EXIT
 
+source "$(dirname "$0")/signin.sh"
 "$bin" seed-demo --data-dir "$work/data" --log-level error
+bench_user "$bin" --data-dir "$work/data" --log-level error
 "$bin" serve --data-dir "$work/data" --port 18080 --log-level error &
 mkdir -p "$work/nginx/logs" "$work/nginx/html"
 echo "ok" > "$work/nginx/html/healthz"
@@ -33,10 +35,13 @@ CONF
 nginx -p "$work/nginx" -c nginx.conf
 for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/healthz >/dev/null && break; sleep 0.1; done
 
+cookie=$(bench_cookie http://127.0.0.1:18080)
+[[ -n $cookie ]] || { echo "cannot sign in as the bench user" >&2; exit 1; }
+
 run() {
   local label=$1 url=$2
   local out
-  out=$(wrk -t2 -c64 -d"${duration}s" --latency "$url")
+  out=$(wrk -t2 -c64 -d"${duration}s" --latency -H "Cookie: $cookie" "$url")
   local rps p50 p99
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")

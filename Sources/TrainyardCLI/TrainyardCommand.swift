@@ -220,12 +220,18 @@ struct BenchLoad: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @Option(help: "How many deployments to insert.") var rows: Int = 100_000
+    @Option(name: .customLong("audit-rows"), help: "Insert this many audit entries instead of deployments.") var auditRows: Int?
 
     func run() throws {
         Bootstrap.withMigratedDatabase(common, failure: "bulk load failed") { database, logger in
             let started = Date()
-            let summary = try DeploymentBulkLoader.load(database, rows: max(0, rows)) { done in
-                if done % 50_000 == 0 { logger.info("loaded", metadata: ["rows": "\(done)"]) }
+            let report: (Int) -> Void = { done in
+                if done % 100_000 == 0 { logger.info("loaded", metadata: ["rows": "\(done)"]) }
+            }
+            let summary = if let auditRows {
+                try AuditBulkLoader.load(database, rows: max(0, auditRows), progress: report)
+            } else {
+                try DeploymentBulkLoader.load(database, rows: max(0, rows), progress: report)
             }
             logger.info("\(summary) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         }

@@ -89,6 +89,8 @@ extension TrainyardApp {
         return [
             BackgroundWork.Task(name: "training", interval: 0.2) { try training.tick() },
             BackgroundWork.Task(name: "deployments", interval: 0.25) { try deployments.tick() },
+            // Sessions past their lifetime are refused anyway; this only keeps the table small.
+            BackgroundWork.Task(name: "sessions", interval: 60) { [database] in _ = try AccountStore(database: database).pruneSessions(now: Date()) },
         ]
     }
 }
