@@ -33,8 +33,13 @@ bin="$(swift build -c release --show-bin-path)/trainyard"
 work=$(mktemp -d)
 pids=()
 cleanup() {
+  # start_server runs in a command substitution (a subshell), so its pids come back through files.
+  for file in "$work"/*/server.pid; do [[ -f $file ]] && pids+=("$(cat "$file")"); done
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -55,7 +60,7 @@ start_server() {
     --username browser-viewer --role viewer --display-name "Browser Viewer" --password-stdin >/dev/null
   port=$(free_port)
   "$bin" serve --data-dir "$dir" --port "$port" --sim-speed 10 --log-level warning >"$dir/server.log" 2>&1 &
-  pids+=($!)
+  echo $! >"$dir/server.pid"
   for _ in $(seq 1 100); do
     if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
       echo "http://127.0.0.1:$port"

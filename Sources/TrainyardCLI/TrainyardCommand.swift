@@ -58,6 +58,10 @@ enum Bootstrap {
             return try PostgresDatabase(url: url)
         }
         logger.info("using SQLite", metadata: ["path": "\(config.sqlitePath)"])
+        // The database holds password hashes and sessions: only its owner may read it, and so
+        // the -wal and -shm files SQLite creates next to it.
+        umask(0o077)
+        for suffix in ["", "-wal", "-shm"] { chmod(config.sqlitePath + suffix, 0o600) }
         return try SQLiteDatabase(path: config.sqlitePath)
     }
 

@@ -182,6 +182,11 @@ import Glibc
         let unknown = try run(["set-password", "--username", "nobody", "--password-stdin"] + common, input: "another long password\n")
         #expect(unknown.status != 0 && unknown.output.contains("there is no user 'nobody'"))
 
+        // The database and the key are its owner's alone.
+        for file in ["trainyard.sqlite"] {
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: dir + "/" + file)[.posixPermissions] as? Int)
+            #expect(mode & 0o077 == 0, "\(file) is mode \(String(mode, radix: 8))")
+        }
         let db = try SQLiteDatabase(path: dir + "/trainyard.sqlite")
         defer { db.close() }
         let ana = try #require(try AccountStore(database: db).credentials("ana"))

@@ -105,6 +105,32 @@ import Testing
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
     }
 
+    @Test func replicasStartingTogetherAgreeOnOneKey() throws {
+        let dir = NSTemporaryDirectory() + "ty-secret-race-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var keys = [[UInt8]](repeating: [], count: 16)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: 16) { i in
+            let key = (try? SecretKey.resolve(configured: nil, dataDirectory: dir)) ?? []
+            lock.lock(); keys[i] = key; lock.unlock()
+        }
+        #expect(Set(keys.map { String(decoding: $0, as: UTF8.self) }).count == 1)
+        #expect(keys[0].count >= 32)
+        // Nothing is left beside the key.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["secret_key"])
+    }
+
+    @Test func aKeyFileOthersCanReadStopsTheStart() throws {
+        let dir = NSTemporaryDirectory() + "ty-secret-mode-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try SecretKey.resolve(configured: nil, dataDirectory: dir)
+        chmod(dir + "/secret_key", 0o644)
+        #expect(throws: SecretKey.Failure.self) { try SecretKey.resolve(configured: nil, dataDirectory: dir) }
+        chmod(dir + "/secret_key", 0o600)
+        try "short\n".write(toFile: dir + "/secret_key", atomically: false, encoding: .utf8)
+        #expect(throws: SecretKey.Failure.self) { try SecretKey.resolve(configured: nil, dataDirectory: dir) }
+    }
+
     @Test func shortConfiguredSecretIsRefused() {
         #expect(throws: SecretKey.Failure.self) { try SecretKey.resolve(configured: "short", dataDirectory: "/nonexistent") }
     }

@@ -133,22 +133,22 @@ public final class WebLayer {
             response = errorPage(status: error.status, title: error.title, message: error.message, ctx)
         } catch let error as InvalidInput {
             // A store refused a value a handler should have validated: the user's words, not a 500.
-            logger.notice("input refused by a store", metadata: ["field": "\(error.field)", "path": "\(request.path)"])
+            logger.notice("input refused by a store", metadata: ["field": "\(error.field)", "path": LogText.value(request.path)])
             response = errorPage(status: 422, title: "Not accepted", message: error.message, ctx)
         } catch let error as DatabaseError {
             switch error {
             case .unavailable, .timeout:
-                logger.warning("database unavailable", metadata: ["error": "\(error)", "path": "\(request.path)"])
+                logger.warning("database unavailable", metadata: ["error": LogText.value("\(error)"), "path": LogText.value(request.path)])
                 response = errorPage(status: 503, title: "Temporarily unavailable",
                                      message: "The database is not answering right now. Please try again in a few seconds.", ctx)
                 response.headers.set("Retry-After", "5")
             default:
-                logger.error("database error", metadata: ["error": "\(error)", "path": "\(request.path)"])
+                logger.error("database error", metadata: ["error": LogText.value("\(error)"), "path": LogText.value(request.path)])
                 response = errorPage(status: 500, title: "Something went wrong",
                                      message: "The request could not be completed. It has been logged.", ctx)
             }
         } catch {
-            logger.error("handler error", metadata: ["error": "\(error)", "path": "\(request.path)"])
+            logger.error("handler error", metadata: ["error": LogText.value("\(error)"), "path": LogText.value(request.path)])
             response = errorPage(status: 500, title: "Something went wrong",
                                  message: "The request could not be completed. It has been logged.", ctx)
         }

@@ -64,3 +64,14 @@ import Testing
         #expect(Format.learningRate(0.5) == "0.5")
     }
 }
+
+@Suite struct LogTextTests {
+    @Test func controlCharactersCannotStartANewLogLine() {
+        let path = "/models/x\n2030-01-01T00:00:00 critical forged\r\u{1b}[31m"
+        let escaped = LogText.escaped(path)
+        #expect(!escaped.contains("\n") && !escaped.contains("\r") && !escaped.contains("\u{1b}"))
+        #expect(escaped == "/models/x\\u{a}2030-01-01T00:00:00 critical forged\\u{d}\\u{1b}[31m")
+        #expect(LogText.escaped(String(repeating: "a", count: 600)).count == 513)
+        #expect(LogText.escaped("ünïcode ok") == "ünïcode ok")
+    }
+}
