@@ -42,7 +42,8 @@ func monitorBenchmark(_ arguments: ArraySlice<String>) throws {
     var logger = Logger(label: "bench")
     logger.logLevel = .error
     let app = try TrainyardApp(configuration: config, database: database, secret: Array(repeating: 7, count: 32), logger: logger)
-    let request = HTTPRequest(method: "GET", target: "/training/jobs/\(jobID)")
+    var request = HTTPRequest(method: "GET", target: "/training/jobs/\(jobID)")
+    request.headers.add("Cookie", try signIn(app, database))
     let clock = ContinuousClock()
     let cold = try clock.measure { _ = try app.respond(to: request) }
     print("first view (one scan of all \(steps) rows): \(cold)")
@@ -54,4 +55,30 @@ func monitorBenchmark(_ arguments: ArraySlice<String>) throws {
     }
     print("monitor page of a \(steps)-step job: \(bytes) bytes (\(String(format: "%.1f", Double(bytes) / 1024)) KiB)")
     report("monitor page, later views (SQL + charts + templates, no socket)", samples)
+}
+
+/// Signs a bench user in through the real form and returns the `Cookie` header of its session.
+func signIn(_ app: TrainyardApp, _ database: Database) throws -> String {
+    let password = "bench password, not for production"
+    _ = try? AccountCommands.createUser(database, username: "bench", role: "viewer", displayName: "", password: password)
+    func cookies(_ response: HTTPResponse) -> [String] {
+        response.headers.values("Set-Cookie").map { String($0.prefix { $0 != ";" }) }.filter { !$0.hasSuffix("=") }
+    }
+    let form = try app.respond(to: HTTPRequest(method: "GET", target: "/login"))
+    let html = String(decoding: form.body, as: UTF8.self)
+    guard let start = html.range(of: "name=\"_csrf\" value=\""),
+          let end = html[start.upperBound...].firstIndex(of: "\"") else { throw BenchFailure("no CSRF token on /login") }
+    let token = String(html[start.upperBound..<end])
+    var headers = HTTPHeaders()
+    headers.add("Cookie", cookies(form).joined(separator: "; "))
+    headers.add("Content-Type", "application/x-www-form-urlencoded")
+    let body = QueryParameters.encode([("username", "bench"), ("password", password), ("_csrf", token)])
+    let signedIn = try app.respond(to: HTTPRequest(method: "POST", target: "/login", headers: headers, body: Array(body.utf8)))
+    guard let session = cookies(signedIn).first(where: { $0.hasPrefix("ty_session=") }) else { throw BenchFailure("sign-in refused") }
+    return session
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
