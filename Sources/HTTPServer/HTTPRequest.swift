@@ -45,9 +45,16 @@ public struct HTTPRequest {
     /// The protocol version of the request.
     public var version: HTTPVersion
     /// The header fields in the order received.
-    public var headers: HTTPHeaders
+    public var headers: HTTPHeaders {
+        didSet { form = FormCache() }
+    }
     /// The body bytes (already de-chunked).
-    public var body: [UInt8]
+    public var body: [UInt8] {
+        didSet { form = FormCache() }
+    }
+    /// `formParameters`, decoded at most once per body: a large form is not split again on
+    /// every access (a handler, the CSRF check and a form type each read it).
+    private var form = FormCache()
     /// Values captured by `{name}` segments of the matched route.
     public var pathParameters: [String: String]
     /// The peer address (`127.0.0.1:51234`), empty when unknown.
@@ -80,6 +87,16 @@ public struct HTTPRequest {
     /// The urlencoded form fields of the body; empty unless the content type is
     /// `application/x-www-form-urlencoded`.
     public var formParameters: QueryParameters {
+        if let decoded = form.value { return decoded }
+        let decoded = decodeForm()
+        form.value = decoded
+        return decoded
+    }
+
+    /// Whether the body has been decoded as a form already (for tests of the cache).
+    public var formIsDecoded: Bool { form.value != nil }
+
+    private func decodeForm() -> QueryParameters {
         guard let contentType = headers["Content-Type"] else { return QueryParameters() }
         let mediaType = trimOWS(contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0])
         guard asciiCaseInsensitiveEquals(String(mediaType), "application/x-www-form-urlencoded") else {
@@ -119,4 +136,10 @@ public struct HTTPRequest {
         queryString = String(queryPart)
         query = QueryParameters(parsing: queryString)
     }
+}
+
+/// Holds a request's decoded form. A class, so the `formParameters` getter can fill it without
+/// being `mutating`; a new body or new headers get a new, empty one.
+final class FormCache: @unchecked Sendable {
+    var value: QueryParameters?
 }

@@ -163,3 +163,34 @@ import Testing
         #expect(throws: Boom.self) { try router.respond(to: request("GET", "/")) }
     }
 }
+
+@Suite struct FormDecodingTests {
+    func formRequest(_ body: String) -> HTTPRequest {
+        HTTPRequest(method: "POST", target: "/f", headers: HTTPHeaders([("Content-Type", "application/x-www-form-urlencoded")]),
+                    body: Array(body.utf8))
+    }
+
+    @Test func aFormIsDecodedOnceAndAgainOnlyForANewBody() {
+        var request = formRequest("a=1&b=2")
+        #expect(!request.formIsDecoded)
+        #expect(request.formParameters["a"] == "1")
+        #expect(request.formIsDecoded)
+        // Copies (the router adds path parameters to one) share the decoded form.
+        var routed = request
+        routed.pathParameters = ["id": "7"]
+        #expect(routed.formIsDecoded && routed.formParameters["b"] == "2")
+        request.body = Array("a=3".utf8)
+        #expect(!request.formIsDecoded)
+        #expect(request.formParameters["a"] == "3" && request.formParameters["b"] == nil)
+        request.headers = HTTPHeaders([("Content-Type", "text/plain")])
+        #expect(request.formParameters.isEmpty)
+    }
+
+    @Test func aLargeFormIsKeptDecodedAcrossReads() {
+        let request = formRequest(String(repeating: "a&", count: 262_144))
+        #expect(request.formParameters.pairs.count == 262_144)
+        #expect(request.formIsDecoded)
+        // Later reads take the decoded pairs; nothing is split again.
+        for _ in 0..<4 { #expect(request.formParameters.pairs.count == 262_144) }
+    }
+}
