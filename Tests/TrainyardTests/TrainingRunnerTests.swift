@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Storage
 import Testing
 import TrainyardTestSupport
@@ -114,4 +115,25 @@ final class ErrorBox: @unchecked Sendable {
     private var errors: [Error] = []
     func add(_ e: Error) { lock.lock(); errors.append(e); lock.unlock() }
     var all: [Error] { lock.lock(); defer { lock.unlock() }; return errors }
+}
+
+@Suite struct JobNotesReadsTests {
+    @Test(arguments: TestDatabaseKind.enabled)
+    func onlyTheMonitorReadsNotesNotListsOrTheRunner(_ kind: TestDatabaseKind) throws {
+        let db = try makeTestDatabase(kind)
+        defer { db.close() }
+        try Migrator(database: db, migrations: Schema.migrations(for: db.dialect)).migrate()
+        let store = JobStore(database: db)
+        let model = try Fixtures.model(db)
+        let notes = String(repeating: "long notes ", count: 400)
+        let id = try store.create(.init(name: "noted", modelSlug: "", epochs: 1, learningRate: 3e-4, batchSize: 32, notes: notes),
+                                  modelID: model, by: .system, now: Date())
+        #expect(try store.find(id)?.notes == notes)
+        let listed = try store.list(ListRequest(TrainingRoutes.list, QueryParameters()).slice, modelID: nil)
+        #expect(listed.rows.map(\.notes) == [""])
+        #expect(try store.recent(limit: 5).map(\.notes) == [""])
+        _ = try store.transition(id, from: [.queued], to: .running, by: .system, now: Date())
+        let claimed = try db.transaction { conn in try JobStore.claimRunning(conn, limit: 5) }
+        #expect(claimed.map(\.id) == [id] && claimed.map(\.notes) == [""])
+    }
 }

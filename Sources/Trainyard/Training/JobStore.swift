@@ -8,10 +8,14 @@ struct JobStore {
 
     static let model = ModelStore.Join(alias: "m")
     static let from = "training_jobs j " + model.on("j.model_id")
+    /// Every column but `notes`: lists, the dashboard and the runner never show them, and a
+    /// job's notes may be 5,000 characters.
     static let columns = """
-        j.id, j.name, j.status, j.epochs, j.learning_rate, j.batch_size, j.steps_per_epoch, j.current_step, j.notes,
+        j.id, j.name, j.status, j.epochs, j.learning_rate, j.batch_size, j.steps_per_epoch, j.current_step,
         j.failure_reason, j.seed, j.created_at, j.started_at, j.finished_at, j.updated_at, \(model.columns)
         """
+    /// `columns` and the notes, for the one page that shows them.
+    static let columnsWithNotes = columns + ", j.notes"
 
     static func decode(_ row: Row) throws -> TrainingJob {
         TrainingJob(
@@ -19,7 +23,7 @@ struct JobStore {
             status: JobStatus(rawValue: try row.string("status")) ?? .failed,
             epochs: try row.int("epochs"), learningRate: try row.double("learning_rate"), batchSize: try row.int("batch_size"),
             stepsPerEpoch: try row.int("steps_per_epoch"), currentStep: try row.int("current_step"),
-            notes: try row.optionalString("notes") ?? "", failureReason: try row.optionalString("failure_reason"),
+            notes: row.layout.position(of: "notes") == nil ? "" : try row.optionalString("notes") ?? "", failureReason: try row.optionalString("failure_reason"),
             seed: try row.int("seed"), createdAt: try row.date("created_at"), startedAt: try row.optionalDate("started_at"),
             finishedAt: try row.optionalDate("finished_at"), updatedAt: try row.date("updated_at"))
     }
@@ -27,7 +31,7 @@ struct JobStore {
     // MARK: Reads
 
     func find(_ id: Int) throws -> TrainingJob? {
-        try database.queryOne("SELECT \(Self.columns) FROM \(Self.from) WHERE j.id = $1", [.int(Int64(id))]).map(Self.decode)
+        try database.queryOne("SELECT \(Self.columnsWithNotes) FROM \(Self.from) WHERE j.id = $1", [.int(Int64(id))]).map(Self.decode)
     }
 
     /// One page of the jobs list, filtered, sorted and windowed in SQL.
