@@ -17,7 +17,7 @@ struct AccountStore {
 
     /// The SHA-256 of a session or token secret, as stored.
     static func digest(_ secret: String) -> String {
-        SHA256.hash(data: Array(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Array(secret.utf8)))
     }
 
     // MARK: Users
@@ -236,9 +236,8 @@ struct AccountStore {
     /// Creates a token for `user`; returns the secret (shown once) and the stored token.
     func createToken(for user: User, name: String, expiresAt: Date?, by actor: Actor, now: Date) throws -> (secret: String, token: APIToken) {
         try AccountRules.tokenName.check(name)
-        var generator = SystemRandomNumberGenerator()
         // 256 bits of randomness; the prefix (not secret) tells tokens apart in the list.
-        let secret = "ty_" + Base64URL.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let secret = "ty_" + Signer.randomToken()
         let prefix = String(secret.prefix(11))
         return try database.transaction { conn in
             let id = try conn.query("""

@@ -17,8 +17,7 @@ enum PasswordHasher {
 
     /// `$argon2id$v=19$m=19456,t=2,p=1$salt$hash`.
     static func hash(_ password: String) throws -> String {
-        var generator = SystemRandomNumberGenerator()
-        let salt = (0..<saltBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let salt = Signer.randomBytes(saltBytes)
         let password = Array(password.utf8)
         let length = argon2_encodedlen(passes, memoryKiB, lanes, UInt32(saltBytes), UInt32(hashBytes), Argon2_id)
         var encoded = [CChar](repeating: 0, count: length)

@@ -64,7 +64,6 @@ public enum SecretKey {
     }
 
     static func randomHex(bytes count: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        Hex.encode(Signer.randomBytes(count))
     }
 }

@@ -40,15 +40,33 @@ public struct Signer: Sendable {
 
     /// Hex MAC of `message`, for tokens compared in constant time by `matches`.
     public func mac(_ message: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: key))
     }
 }
 
 extension Signer {
-    /// 32 random bytes, base64url: a secret nobody can guess.
-    static func randomToken() -> String {
+    /// `count` bytes from the system's secure generator.
+    static func randomBytes(_ count: Int = 32) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        return Base64URL.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    /// 32 random bytes, base64url: a secret nobody can guess.
+    static func randomToken() -> String { Base64URL.encode(randomBytes()) }
+}
+
+/// Lower-case hex. Runs for every signed-in request (the CSRF token and the session digest), so it
+/// writes bytes directly instead of formatting each one with `String(format:)`.
+enum Hex {
+    static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

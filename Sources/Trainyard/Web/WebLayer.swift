@@ -191,8 +191,7 @@ public final class WebLayer {
 
     /// A fresh random session secret and its signed cookie value.
     private func newSessionSecret() -> (secret: String, cookie: String) {
-        var generator = SystemRandomNumberGenerator()
-        let id = (0..<Self.sessionBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let id = Signer.randomBytes(Self.sessionBytes)
         return (Base64URL.encode(id), sessionSigner.sign(id))
     }
 
