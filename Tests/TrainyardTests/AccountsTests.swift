@@ -404,3 +404,44 @@ enum HTTPRequestProbe {
         return HTTPRequest(method: "GET", target: "/", headers: headers, remoteAddress: "127.0.0.1:5555")
     }
 }
+
+@Suite struct AccountFormInputTests {
+    @Test(arguments: TestDatabaseKind.enabled)
+    func hostileValuesInTheAccountFormsAreRefusedWithAFlashAndChangeNothing(_ kind: TestDatabaseKind) throws {
+        let running = try RunningApp(kind)
+        defer { running.stop() }
+        let admin = try running.browser(as: .admin)
+        let hostile = ["", " ", String(repeating: "x", count: 5_000), "a\u{0}b", "\u{202E}evil", "'; DROP TABLE users; --",
+                       "99999999999999999999", "-1", "ü" + String(repeating: "\u{0301}", count: 200)]
+        for value in hostile {
+            let before = try Fixtures.fingerprint(running.database)
+            try admin.get("/settings/users")
+            let user = try admin.post("/settings/users", [("username", value), ("display_name", value), ("role", value), ("password", value)])
+            #expect(user.status == 303 && user.header("Location") == "/settings/users", "users: \(value.prefix(20))")
+            let page = try admin.get("/settings/users")
+            #expect(page.status == 200 && page.body.contains("flash flash-error"))
+            try admin.get("/settings/tokens")
+            let token = try admin.post("/settings/tokens", [("name", value), ("expires_in_days", value)])
+            #expect(token.status == 303, "tokens: \(value.prefix(20))")
+            #expect(try admin.get("/settings/tokens").body.contains("flash flash-error"))
+            for path in ["/settings/users/1/role", "/settings/users/abc/disable", "/settings/users/99999999999999999999/password",
+                         "/settings/tokens/-1/revoke"] {
+                try admin.get("/settings/users")
+                let response = try admin.post(path, [("role", value), ("password", value)])
+                #expect(response.status < 500, "\(path) \(value.prefix(20))")
+            }
+            let login = running.anonymousBrowser()
+            try login.get("/login")
+            #expect(try login.post("/login", [("username", value), ("password", value), ("next", value)]).status == 303)
+            // Only failed sign-ins are recorded; no user, token, role or password changed.
+            #expect(try Fixtures.fingerprint(running.database).replacingOccurrences(of: #"audit_log=\d+"#, with: "", options: .regularExpression)
+                    == before.replacingOccurrences(of: #"audit_log=\d+"#, with: "", options: .regularExpression), "\(value.prefix(20))")
+        }
+        // The typed user name and display name come back; the password never does.
+        try admin.get("/settings/users")
+        try admin.post("/settings/users", [("username", "Bad Name"), ("display_name", "Kept Name"), ("role", "viewer"), ("password", "secret-typed")])
+        let refused = try admin.get("/settings/users").body
+        #expect(refused.contains("value=\"bad name\"") && refused.contains("value=\"Kept Name\"") && !refused.contains("secret-typed"))
+        #expect(try admin.get("/audit?since=%00&until=%ff%fe&actor=%0a&target=%00:%00&action=%00").status == 200)
+    }
+}
