@@ -36,8 +36,10 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
         if (!data) return;
-        if (data.status !== "running") {
-          // The job ended: its final state brings other actions, so load the page once.
+        var keys = (data.keys || []).join("\n");
+        if (data.status !== "running" || keys !== monitor.getAttribute("data-keys")) {
+          // The job ended (its final state brings other actions) or logged a new metric key
+          // (which needs a chart frame): load the page once.
           location.reload();
           return;
         }

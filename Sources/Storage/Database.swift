@@ -29,6 +29,10 @@ public protocol Database: AnyObject {
     /// Runs `body` inside `BEGIN` (`BEGIN IMMEDIATE` on SQLite) … `COMMIT`; rolls back and
     /// rethrows if `body` throws.
     func transaction<T>(_ body: (DatabaseConnection) throws -> T) throws -> T
+    /// `transaction` with foreign keys unenforced until just before `COMMIT`, when every key is
+    /// checked and any dangling one rolls the whole transaction back. For migrations that
+    /// rebuild a referenced table; PostgreSQL alters tables in place and needs no such mode.
+    func transactionWithoutForeignKeys<T>(_ body: (DatabaseConnection) throws -> T) throws -> T
     /// Checks that the database answers (for `/readyz`).
     func ping() throws
     /// Closes every connection; further calls throw `.unavailable`.
@@ -47,6 +51,10 @@ extension DatabaseConnection {
 }
 
 extension Database {
+    public func transactionWithoutForeignKeys<T>(_ body: (DatabaseConnection) throws -> T) throws -> T {
+        try transaction(body)
+    }
+
     /// `query` without parameters.
     public func query(_ sql: String) throws -> [Row] { try query(sql, []) }
     /// `execute` without parameters.

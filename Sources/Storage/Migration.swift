@@ -8,11 +8,16 @@ public struct Migration: Sendable, Equatable {
     public var name: String
     /// One or more statements in the target dialect, without parameters.
     public var sql: String
+    /// True when the migration rebuilds a table that others reference (SQLite's way to change a
+    /// column's constraints): it then runs with foreign-key enforcement off, so dropping the
+    /// old table neither cascades nor fails, and the keys are checked before it commits.
+    public var rebuildsTables: Bool
 
-    public init(version: Int, name: String, sql: String) {
+    public init(version: Int, name: String, sql: String, rebuildsTables: Bool = false) {
         self.version = version
         self.name = name
         self.sql = sql
+        self.rebuildsTables = rebuildsTables
     }
 }
 
@@ -67,7 +72,7 @@ public struct Migrator {
         for migration in try pending() {
             let ran: Bool
             do {
-                ran = try database.transaction { conn -> Bool in
+                let body = { (conn: DatabaseConnection) throws -> Bool in
                     if conn.dialect == .postgres {
                         try conn.execute("SELECT pg_advisory_xact_lock(\(Self.advisoryLock))")
                     }
@@ -81,6 +86,7 @@ public struct Migrator {
                         [.int(Int64(migration.version)), .text(migration.name), .date(Date())])
                     return true
                 }
+                ran = migration.rebuildsTables ? try database.transactionWithoutForeignKeys(body) : try database.transaction(body)
             } catch let error as DatabaseError {
                 if case .migration = error { throw error }
                 throw DatabaseError.migration(

@@ -27,6 +27,16 @@ extension SQLDialect {
         }
     }
 
+    /// The larger / smaller of two non-NULL expressions (SQLite's two-argument MAX and MIN are
+    /// PostgreSQL's GREATEST and LEAST).
+    public func greatest(_ a: String, _ b: String) -> String {
+        self == .sqlite ? "MAX(\(a), \(b))" : "GREATEST(\(a), \(b))"
+    }
+
+    public func least(_ a: String, _ b: String) -> String {
+        self == .sqlite ? "MIN(\(a), \(b))" : "LEAST(\(a), \(b))"
+    }
+
     /// An expression giving a timestamp column as integer Unix milliseconds (SQLite stores them
     /// that way; PostgreSQL's are TIMESTAMPTZ).
     public func epochMilliseconds(_ column: String) -> String {

@@ -123,6 +123,32 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
         }
     }
 
+    public func transactionWithoutForeignKeys<T>(_ body: (DatabaseConnection) throws -> T) throws -> T {
+        try withWriterLock {
+            try withConnection { connection in
+                // The pragma is a no-op inside a transaction, so it is set around it.
+                try connection.execute("PRAGMA foreign_keys = OFF")
+                defer { _ = try? connection.execute("PRAGMA foreign_keys = ON") }
+                try connection.execute("BEGIN IMMEDIATE")
+                let result: T
+                do {
+                    result = try body(connection)
+                    if let dangling = try connection.query("PRAGMA foreign_key_check").first {
+                        throw DatabaseError.foreignKeyViolation(
+                            message: "a row of \((try? dangling.string("table")) ?? "a table") refers to a missing \((try? dangling.string("parent")) ?? "row")")
+                    }
+                    try connection.execute("COMMIT")
+                } catch {
+                    if connection.inTransaction {
+                        _ = try? connection.execute("ROLLBACK")
+                    }
+                    throw error
+                }
+                return result
+            }
+        }
+    }
+
     public func ping() throws {
         _ = try query("SELECT 1")
     }

@@ -27,11 +27,18 @@ func monitorBenchmark(_ arguments: ArraySlice<String>) throws {
             """, [.int(Int64(model)), .int(Int64(perEpoch)), .int(Int64(steps)), .date(now)])[0].int("id")
         for step in 1...steps {
             let loss = 0.5 + 2 * exp(-Double(step) / Double(steps) * 5) + 0.02 * sin(Double(step))
+            for (key, value) in [("loss", loss), ("accuracy", min(1, 1 - loss / 3))] {
+                try conn.execute("""
+                    INSERT INTO job_metrics (job_id, key, step, recorded_at, value) VALUES ($1, $2, $3, $4, $5)
+                    """, [.int(Int64(job)), .text(key), .int(Int64(step)), .date(now.addingTimeInterval(Double(step) / 5)), .double(value)])
+            }
+        }
+        for key in ["loss", "accuracy"] {
             try conn.execute("""
-                INSERT INTO training_metrics (job_id, step, epoch, loss, accuracy, learning_rate, recorded_at)
-                VALUES ($1, $2, $3, $4, $5, 0.0003, $6)
-                """, [.int(Int64(job)), .int(Int64(step)), .int(Int64((step - 1) / perEpoch + 1)), .double(loss),
-                      .double(min(1, 1 - loss / 3)), .date(now)])
+                INSERT INTO job_metric_summaries (job_id, key, latest_step, latest_at, latest_value, min_value, max_value)
+                SELECT job_id, key, MAX(step), MAX(recorded_at), 0, MIN(value), MAX(value) FROM job_metrics WHERE job_id = $1 AND key = $2
+                GROUP BY job_id, key
+                """, [.int(Int64(job)), .text(key)])
         }
         return job
     }

@@ -128,7 +128,7 @@ class TestJourney:
             "the figures changed without a page load"
         progress = int(user.find_element(By.ID, "job-progress").get_attribute("value"))
         assert progress > first
-        assert text_of(user, "[data-live=latest-loss]"), "latest metrics are shown"
+        assert text_of(user, "[data-live=metric-0-latest]"), "latest metrics are shown"
         eta = text_of(user, "[data-live=eta]")
         assert eta.startswith("about "), eta
         wait_for(lambda: text_of(user, "[data-live=eta]") != eta, timeout=15, message="the time left to update")

@@ -20,8 +20,9 @@ extension Fixtures {
     static func deployment(_ db: Database, jobID: Int, replicas: Int = 1, name: String? = nil, now: Date = Date()) throws -> Int {
         let store = DeploymentStore(database: db)
         let job = try #require(try JobStore(database: db).find(jobID))
-        let defaults = DeploymentResources.defaults(for: job.sizeClass)
-        let result = try store.create(job, choices: .init(name: name, replicas: replicas, resources: defaults.resources), by: .system, now: now)
+        let model = try #require(job.model)
+        let defaults = DeploymentResources.defaults(for: model.sizeClass)
+        let result = try store.create(job, model: model, choices: .init(name: name, replicas: replicas, resources: defaults.resources), by: .system, now: now)
         guard case .created(let id, _, _) = result else { throw FixtureError.notCreated }
         return id
     }

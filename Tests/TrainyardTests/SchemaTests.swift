@@ -77,14 +77,63 @@ struct SchemaTests {
         #expect(try db.query("SELECT slug FROM models")[0].string("slug") == "kept")
     }
 
+    /// Version 5 rebuilds `training_jobs` on SQLite and moves the metrics: a version 4 database
+    /// with jobs, metrics and a deployment keeps every row, and its keys still hold.
+    @Test(arguments: TestDatabaseKind.enabled)
+    func aVersion4DatabaseWithDataUpgradesToTrackingKeepingEveryRow(_ kind: TestDatabaseKind) throws {
+        let db = try makeTestDatabase(kind)
+        defer { db.close() }
+        let all = Schema.migrations(for: db.dialect)
+        try Migrator(database: db, migrations: all.filter { $0.version <= 4 }).migrate()
+        let model = try db.query("""
+            INSERT INTO models (slug, name, parameters, size_class, context_length, card) VALUES ('m', 'M', 1000000, 'nano', 512, '') RETURNING id
+            """)[0].int("id")
+        let job = try Fixture.insertJob(db: db, model: model, status: "complete", epochs: 1, learningRate: 0.01)
+        let other = try Fixture.insertJob(db: db, model: model, status: "running", epochs: 2, learningRate: 0.02)
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        for step in 1...3 {
+            try db.execute("INSERT INTO training_metrics (job_id, step, epoch, loss, accuracy, learning_rate, recorded_at) VALUES ($1, $2, 1, $3, $4, 0.01, $5)",
+                           [SQLValue(job), SQLValue(step), .double(3.0 - Double(step)), .double(0.2 * Double(step)), .date(t0.addingTimeInterval(Double(step)))])
+        }
+        try db.execute("INSERT INTO training_metrics (job_id, step, epoch, loss, accuracy, learning_rate, recorded_at) VALUES ($1, 1, 1, 9, 0.5, 0.02, $2)",
+                       [SQLValue(other), .date(t0)])
+        try db.execute("""
+            INSERT INTO deployments (job_id, model_id, model_name, name, version, version_number, status, endpoint)
+            VALUES ($1, $2, 'M', 'm-prod', 'v1.1.0', 1, 'active', '/api/inference/m/v1.1.0')
+            """, [SQLValue(job), SQLValue(model)])
+
+        #expect(try Migrator(database: db, migrations: all).migrate().map(\.version) == [5])
+
+        let jobs = try db.query("SELECT id, name, source, model_id, epochs, status FROM training_jobs ORDER BY id")
+        #expect(try jobs.map { try $0.int("id") } == [job, other])
+        #expect(try jobs.allSatisfy { try $0.string("source") == "simulated" && $0.int("model_id") == model })
+        #expect(try jobs.map { try $0.int("epochs") } == [1, 2])
+        let loss = try db.query("SELECT step, value, recorded_at FROM job_metrics WHERE job_id = $1 AND key = 'loss' ORDER BY step", [SQLValue(job)])
+        #expect(try loss.map { try $0.double("value") } == [2, 1, 0])
+        #expect(try loss.map { try $0.date("recorded_at") } == [1, 2, 3].map { t0.addingTimeInterval($0) })
+        #expect(try db.query("SELECT value FROM job_metrics WHERE key = 'accuracy'").count == 4)
+        let summary = try #require(try db.queryOne("""
+            SELECT latest_step, latest_value, min_value, max_value FROM job_metric_summaries WHERE job_id = $1 AND key = 'accuracy'
+            """, [SQLValue(job)]))
+        #expect(try summary.int("latest_step") == 3)
+        #expect(try abs(summary.double("latest_value") - 0.6) < 1e-9)
+        #expect(try abs(summary.double("min_value") - 0.2) < 1e-9)
+        // The deployment still points at its job, and the job still cannot be deleted under it.
+        #expect(try db.queryOne("SELECT job_id FROM deployments")?.int("job_id") == job)
+        #expect(errorCase(caught { try db.execute("DELETE FROM training_jobs WHERE id = $1", [SQLValue(job)]) }) == "foreignKey")
+        // The counters, the runner's index and the id sequence carry on.
+        let next = try Fixture.insertJob(db: db, model: model, status: "queued", epochs: 1, learningRate: 0.01)
+        #expect(next > other)
+    }
+
     @Test(arguments: TestDatabaseKind.enabled)
     func migratesFromEmptyAndIsIdempotent(_ kind: TestDatabaseKind) throws {
         let db = try makeTestDatabase(kind)
         defer { db.close() }
         let migrator = Migrator(database: db, migrations: Schema.migrations(for: db.dialect))
-        #expect(try migrator.migrate().map(\.version) == [1, 2, 3, 4])
+        #expect(try migrator.migrate().map(\.version) == [1, 2, 3, 4, 5])
         #expect(try migrator.migrate().isEmpty)
-        for table in ["models", "training_jobs", "training_metrics", "deployments", "deployment_resources",
+        for table in ["models", "training_jobs", "job_metrics", "job_metric_summaries", "job_params", "job_tags", "deployments", "deployment_resources",
                       "deployment_replicas", "deployment_status_history", "inference_metrics"] {
             #expect(try db.query("SELECT count(*) AS n FROM \(table)")[0].int("n") == 0)
         }
@@ -183,24 +232,51 @@ struct SchemaTests {
         #expect(errorCase(caught { try f.db.execute("DELETE FROM training_jobs WHERE id = $1", [SQLValue(f.job)]) }) == "foreignKey")
 
         let other = try f.insertJob()
-        try f.db.execute("INSERT INTO training_metrics (job_id, step, epoch, loss, accuracy, learning_rate) VALUES ($1, 1, 1, 2.5, 0.1, 0.001)",
-                         [SQLValue(other)])
+        try f.db.execute("INSERT INTO job_metrics (job_id, key, step, recorded_at, value) VALUES ($1, 'loss', 1, $2, 2.5)",
+                         [SQLValue(other), .date(Date())])
+        try f.db.execute("INSERT INTO job_params (job_id, key, value) VALUES ($1, 'lr', '0.1')", [SQLValue(other)])
         #expect(try f.db.execute("DELETE FROM training_jobs WHERE id = $1", [SQLValue(other)]) == 1)
-        #expect(try f.db.query("SELECT step FROM training_metrics").isEmpty)
+        #expect(try f.db.query("SELECT step FROM job_metrics").isEmpty)
+        #expect(try f.db.query("SELECT key FROM job_params").isEmpty)
         #expect(errorCase(caught {
-            try f.db.execute("INSERT INTO training_metrics (job_id, step, epoch, loss, accuracy, learning_rate) VALUES (9999, 1, 1, 1, 1, 1)")
+            try f.db.execute("INSERT INTO job_metrics (job_id, key, step, recorded_at, value) VALUES (9999, 'loss', 1, $1, 1)", [.date(Date())])
         }) == "foreignKey")
     }
 
     @Test(arguments: TestDatabaseKind.enabled)
-    func metricsAreUniquePerJobAndStep(_ kind: TestDatabaseKind) throws {
+    func metricsAreUniquePerJobKeyStepAndTime(_ kind: TestDatabaseKind) throws {
         let f = try Fixture(kind)
         defer { f.db.close() }
-        let insert = "INSERT INTO training_metrics (job_id, step, epoch, loss, accuracy, learning_rate, recorded_at) VALUES ($1, $2, 1, 2.5, 0.1, 0.001, $3)"
-        try f.db.execute(insert, [SQLValue(f.job), 1, .date(Date())])
-        try f.db.execute(insert, [SQLValue(f.job), 2, .date(Date())])
-        let error = caught { try f.db.execute(insert, [SQLValue(f.job), 1, .date(Date())]) }
-        #expect((error as? DatabaseError)?.isUniqueViolation(on: "training_metrics_pkey") == true)
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        let insert = "INSERT INTO job_metrics (job_id, key, step, recorded_at, value) VALUES ($1, $2, $3, $4, 2.5)"
+        try f.db.execute(insert, [SQLValue(f.job), "loss", 1, .date(at)])
+        try f.db.execute(insert, [SQLValue(f.job), "loss", 2, .date(at)])
+        try f.db.execute(insert, [SQLValue(f.job), "accuracy", 1, .date(at)])
+        try f.db.execute(insert, [SQLValue(f.job), "loss", 1, .date(at.addingTimeInterval(1))])
+        let error = caught { try f.db.execute(insert, [SQLValue(f.job), "loss", 1, .date(at)]) }
+        #expect((error as? DatabaseError)?.isUniqueViolation(on: "job_metrics_pkey") == true)
+    }
+
+    /// A simulated job must have its model and plan; a reported one its run id and experiment.
+    @Test(arguments: TestDatabaseKind.enabled)
+    func jobsAreEitherCompleteSimulationsOrReportedRuns(_ kind: TestDatabaseKind) throws {
+        let f = try Fixture(kind)
+        defer { f.db.close() }
+        expectCheck("training_jobs_kind_check") {
+            try f.db.execute("INSERT INTO training_jobs (name, model_id, status, seed) VALUES ('no plan', $1, 'queued', 1)", [SQLValue(f.model)])
+        }
+        expectCheck("training_jobs_kind_check") {
+            try f.db.execute("INSERT INTO training_jobs (name, source, status, seed, experiment_id) VALUES ('no run id', 'reported', 'running', 1, 0)")
+        }
+        // An unknown source breaks both checks; which one a driver names first is its own affair.
+        #expect(errorCase(caught {
+            try f.db.execute("INSERT INTO training_jobs (name, source, status, seed, run_uuid, experiment_id) VALUES ('x', 'imported', 'running', 1, 'abc', 0)")
+        }) == "check")
+        try f.db.execute("""
+            INSERT INTO training_jobs (name, source, status, seed, run_uuid, experiment_id, steps_per_epoch)
+            VALUES ('reported', 'reported', 'running', 1, 'abc', 0, NULL)
+            """)
+        #expect(try f.db.queryOne("SELECT name FROM experiments WHERE id = 0")?.string("name") == "Default")
     }
 
     @Test(arguments: TestDatabaseKind.enabled)

@@ -42,7 +42,7 @@ import TrainyardTestSupport
         let done = try #require(try JobStore(database: db).find(id))
         #expect(done.status == .complete)
         #expect(done.currentStep == 100)
-        let steps = try db.query("SELECT step FROM training_metrics WHERE job_id = $1 ORDER BY step", [.int(Int64(id))]).map { try $0.int("step") }
+        let steps = try db.query("SELECT step FROM job_metrics WHERE job_id = $1 AND key = 'loss' ORDER BY step", [.int(Int64(id))]).map { try $0.int("step") }
         #expect(steps == Array(1...100))
         let counts = try db.query("SELECT status, count FROM job_status_counts")
         #expect(try counts.first { try $0.string("status") == "complete" }!.int("count") == 1)
@@ -63,7 +63,7 @@ import TrainyardTestSupport
         let job = try #require(try JobStore(database: db).find(id))
         #expect(job.status == .failed)
         #expect(job.failureReason == "loss diverged")
-        #expect(job.currentStep < job.totalSteps)
+        #expect(job.currentStep < job.totalSteps!)
     }
 
     /// Two runners with their own connection pools stand for two `serve` processes on one database.
@@ -99,7 +99,7 @@ import TrainyardTestSupport
         group.wait()
         #expect(errors.all.isEmpty, "\(errors.all)")
         for id in ids {
-            let steps = try db.query("SELECT step FROM training_metrics WHERE job_id = $1 ORDER BY step", [.int(Int64(id))]).map { try $0.int("step") }
+            let steps = try db.query("SELECT step FROM job_metrics WHERE job_id = $1 AND key = 'loss' ORDER BY step", [.int(Int64(id))]).map { try $0.int("step") }
             #expect(steps == Array(1...200), "job \(id)")
             #expect(try Fixtures.jobStatus(db, id) == "complete")
         }
@@ -129,7 +129,7 @@ final class ErrorBox: @unchecked Sendable {
         let id = try store.create(.init(name: "noted", modelSlug: "", epochs: 1, learningRate: 3e-4, batchSize: 32, notes: notes),
                                   modelID: model, by: .system, now: Date())
         #expect(try store.find(id)?.notes == notes)
-        let listed = try store.list(ListRequest(TrainingRoutes.list, QueryParameters()).slice, modelID: nil)
+        let listed = try store.list(ListRequest(TrainingRoutes.list, QueryParameters()).slice)
         #expect(listed.rows.map(\.notes) == [""])
         #expect(try store.recent(limit: 5).map(\.notes) == [""])
         _ = try store.transition(id, from: [.queued], to: .running, by: .system, now: Date())

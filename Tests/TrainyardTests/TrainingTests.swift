@@ -55,18 +55,27 @@ import TrainyardTestSupport
         #expect(api.header("Content-Type")?.hasPrefix("application/json") == true)
         let decoded = try JSONDecoder().decode(APIBody.self, from: Data(api.body.utf8))
         #expect(decoded.job.status == "complete")
-        #expect(decoded.metrics.map(\.step) == Array(1...200))
-        #expect(decoded.metrics.last!.loss < decoded.metrics.first!.loss)
+        #expect(decoded.metrics.map(\.key) == ["loss", "accuracy"])
+        let loss = try #require(decoded.metrics.first)
+        #expect(loss.points.map(\.step) == Array(1...200))
+        #expect(loss.points.last!.value < loss.points.first!.value)
 
-        let since = try JSONDecoder().decode(APIBody.self, from: Data(try running.send("/api/training/\(id)/metrics?since=150").body.utf8))
-        #expect(since.metrics.map(\.step) == Array(151...200))
+        let since = try JSONDecoder().decode(APIBody.self, from: Data(try running.send("/api/training/\(id)/metrics?since=150&key=accuracy").body.utf8))
+        #expect(since.metrics.map(\.key) == ["accuracy"])
+        #expect(since.metrics[0].points.map(\.step) == Array(151...200))
+        #expect(since.metrics[0].points.allSatisfy { (0...1).contains($0.value) })
+        // Asking for a key the job never logged says which keys it has.
+        let unknown = try running.send("/api/training/\(id)/metrics?key=perplexity")
+        #expect(unknown.status == 404)
+        #expect(unknown.body.contains("loss, accuracy"))
     }
 
     struct APIBody: Decodable {
-        struct Job: Decodable { var id: Int; var status: String; var current_step: Int }
-        struct Metric: Decodable { var step: Int; var epoch: Int; var loss: Double; var accuracy: Double }
+        struct Job: Decodable { var id: Int; var status: String; var current_step: Int; var source: String }
+        struct Point: Decodable { var step: Int; var value: Double; var timestamp: String }
+        struct Series: Decodable { var key: String; var points: [Point] }
         var job: Job
-        var metrics: [Metric]
+        var metrics: [Series]
     }
 
     @Test(arguments: TestDatabaseKind.enabled)

@@ -111,7 +111,7 @@ import Glibc
         #expect(stop(first) == 0)
         #expect(stop(second) == 0)
         for id in ids {
-            let steps = try db.query("SELECT step FROM training_metrics WHERE job_id = $1 ORDER BY step", [.int(Int64(id))]).map { try $0.int("step") }
+            let steps = try db.query("SELECT step FROM job_metrics WHERE job_id = $1 AND key = 'loss' ORDER BY step", [.int(Int64(id))]).map { try $0.int("step") }
             #expect(steps == Array(1...200), "job \(id): no duplicate and no missing step")
             #expect(try Fixtures.jobStatus(db, id) == "complete")
         }

@@ -122,12 +122,12 @@ import TrainyardTestSupport
         try Migrator(database: db, migrations: Schema.migrations(for: db.dialect)).migrate()
         let first = try DemoData.seed(db, now: Date())
         #expect(first.hasPrefix("demo data added"))
-        let counts = try ["models", "training_jobs", "training_metrics", "deployments", "inference_metrics", "deployment_status_history"]
+        let counts = try ["models", "training_jobs", "job_metrics", "deployments", "inference_metrics", "deployment_status_history"]
             .map { try Fixtures.count(db, $0) }
         #expect(counts.allSatisfy { $0 > 0 })
         let second = try DemoData.seed(db, now: Date())
         #expect(second.contains("already has data"))
-        let again = try ["models", "training_jobs", "training_metrics", "deployments", "inference_metrics", "deployment_status_history"]
+        let again = try ["models", "training_jobs", "job_metrics", "deployments", "inference_metrics", "deployment_status_history"]
             .map { try Fixtures.count(db, $0) }
         #expect(again == counts)
         // Every status appears, and the counters agree with the rows.

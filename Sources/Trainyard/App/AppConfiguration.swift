@@ -26,6 +26,8 @@ public struct AppConfiguration: Sendable {
     public var sessionIdleTimeout: TimeInterval = 12 * 3600
     /// A session ends this long after sign-in however much it is used (seconds).
     public var sessionLifetime: TimeInterval = 7 * 86_400
+    /// A running reported run silent this long shows as stale (seconds).
+    public var reportedRunStaleAfter: TimeInterval = 600
     /// Directories the web layer reads at start-up.
     public var templatesDirectory: String = "Templates"
     public var publicDirectory: String = "Public"
@@ -60,6 +62,9 @@ public struct AppConfiguration: Sendable {
         }
         if let lifetime = value("TRAINYARD_SESSION_LIFETIME") {
             config.sessionLifetime = try parseSeconds(lifetime, source: "TRAINYARD_SESSION_LIFETIME")
+        }
+        if let stale = value("TRAINYARD_RUN_STALE_AFTER") {
+            config.reportedRunStaleAfter = try parseSeconds(stale, source: "TRAINYARD_RUN_STALE_AFTER")
         }
         if let dir = value("TRAINYARD_TEMPLATES_DIR") { config.templatesDirectory = dir }
         if let dir = value("TRAINYARD_PUBLIC_DIR") { config.publicDirectory = dir }

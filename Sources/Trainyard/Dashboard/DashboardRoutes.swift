@@ -64,8 +64,8 @@ struct DashboardView: PageView {
             "jobTiles": jobTiles.templateValue,
             "deploymentTiles": deploymentTiles.templateValue,
             "recentJobs": .list(recentJobs.map { job in
-                ["name": .string(job.name), "href": .string(Paths.job(job.id)), "model": .string(job.modelName),
-                 "status": Badge.of(job.status), "progress": .int(job.percent), "created": Format.timestamp(job.createdAt, now: now)]
+                ["name": .string(job.name), "href": .string(Paths.job(job.id)), "model": .string(job.modelName ?? "—"),
+                 "status": Badge.of(job.status), "progress": .string(job.percent.map { "\($0)%" } ?? "step \(job.currentStep)"), "created": Format.timestamp(job.createdAt, now: now)]
             }),
             "hasRecentJobs": .bool(!recentJobs.isEmpty),
             "recentDeployments": .list(recentDeployments.map { d in

@@ -18,6 +18,7 @@ enum DeploymentRoutes {
     static let notFoundMessage = "There is no deployment with this id."
     static let alreadyLiveMessage = "This job already has an active deployment"
     static let notCompleteMessage = "Only completed training jobs can be deployed"
+    static let noBaseModelMessage = "This run has no base model yet: pick one from the catalogue on its page, then deploy it."
 
     static func newPath(jobID: Int) -> String { Paths.with(Paths.deployments + "/new", [("job_id", String(jobID))]) }
 
@@ -31,7 +32,7 @@ enum DeploymentRoutes {
             throw HTTPError.notFound("There is no training job with this id. Pick a completed job from the training jobs list.")
         }
         let fields = DeploymentForm.fields.filter { $0 != "job_id" }
-        let typed = ctx.formValues(fields, defaults: DeploymentForm.defaults(for: job.sizeClass))
+        let typed = ctx.formValues(fields, defaults: DeploymentForm.defaults(for: job.model?.sizeClass ?? .small))
         return try app.web.render(DeployFormView(job: job, typed: typed, ctx), ctx)
     }
 
@@ -52,11 +53,14 @@ enum DeploymentRoutes {
         guard job.status == .complete else {
             return app.web.redirect(.failed("\(notCompleteMessage); this job is \(job.status.rawValue).", redirectTo: back), ctx)
         }
-        switch form.validate(defaultsFor: job.sizeClass) {
+        guard let model = job.model else {
+            return app.web.redirect(.failed(noBaseModelMessage, redirectTo: Paths.job(jobID)), ctx)
+        }
+        switch form.validate(defaultsFor: model.sizeClass) {
         case .failure(let errors):
             return app.web.redirect(.failed(errors.summary, redirectTo: back, values: form.values, fieldErrors: errors.byField), ctx)
         case .success(let choices):
-            switch try DeploymentStore(database: app.database).create(job, choices: choices, by: try ctx.requireActor, now: Date()) {
+            switch try DeploymentStore(database: app.database).create(job, model: model, choices: choices, by: try ctx.requireActor, now: Date()) {
             case .alreadyLive:
                 return app.web.redirect(.failed(alreadyLiveMessage + ".", redirectTo: back), ctx)
             case .created(_, let name, let version):
@@ -149,10 +153,12 @@ struct DeployFormView: PageView {
     func members() -> [String: TemplateValue] {
         [
             "job": ["id": .int(job.id), "name": .string(job.name), "href": .string(Paths.job(job.id)),
-                    "model": .string(job.modelName), "sizeClass": .string(job.sizeClass.label), "status": Badge.of(job.status)],
-            "deployable": .bool(job.status == .complete),
+                    "model": .string(job.modelName ?? "no base model yet"), "sizeClass": .string(job.model?.sizeClass.label ?? "—"),
+                    "status": Badge.of(job.status)],
+            "deployable": .bool(job.status == .complete && job.model != nil),
+            "needsModel": .bool(job.model == nil),
             "action": .string(Paths.deployments),
-            "namePlaceholder": .string("\(job.modelSlug)-v1.N.0"),
+            "namePlaceholder": .string("\(job.modelSlug ?? "model")-v1.N.0"),
             "name": fields["name"].templateValue, "replicas": fields["replicas"].templateValue, "cpu": fields["cpu"].templateValue,
             "memory": fields["memory_mb"].templateValue, "gpu": fields["gpu"].templateValue, "storage": fields["storage_gb"].templateValue,
             "jobsHref": .string(Paths.jobs),

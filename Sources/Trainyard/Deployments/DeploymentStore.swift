@@ -193,7 +193,7 @@ struct DeploymentStore {
     /// history row. The next version number is computed inside the transaction; two deploys of
     /// the same model racing for it make one of them retry. The partial unique index
     /// `deployments_one_live_per_job` settles two deploys of the same job.
-    func create(_ job: TrainingJob, choices: Choices, by actor: Actor, now: Date) throws -> CreateResult {
+    func create(_ job: TrainingJob, model: ModelRef, choices: Choices, by actor: Actor, now: Date) throws -> CreateResult {
         try DeploymentRules.check(replicas: choices.replicas, choices.resources)
         if let name = choices.name { try DeploymentRules.name.check(name) }
         var attempt = 0
@@ -208,11 +208,11 @@ struct DeploymentStore {
                     }
                     let number = try conn.queryOne("""
                         SELECT COALESCE(MAX(version_number), 0) + 1 AS n FROM deployments WHERE model_id = $1
-                        """, [.int(Int64(job.modelID))])!.int("n")
+                        """, [.int(Int64(model.id))])!.int("n")
                     let version = Self.versionName(number)
-                    let name = choices.name ?? "\(job.modelSlug)-\(version)"
+                    let name = choices.name ?? "\(model.slug)-\(version)"
                     let id = try Self.insert(conn, NewDeployment(
-                        jobID: job.id, model: job.model, name: name, versionNumber: number, status: .deploying,
+                        jobID: job.id, model: model, name: name, versionNumber: number, status: .deploying,
                         targetReplicas: choices.replicas, deployedBy: actor.username, createdAt: now, updatedAt: now), resources: choices.resources)
                     try Self.applyTarget(conn, id, target: choices.replicas, start: true, now: now)
                     try Self.recordHistory(conn, id, from: nil, to: .deploying, by: actor,

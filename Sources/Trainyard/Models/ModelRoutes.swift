@@ -69,7 +69,7 @@ struct ModelView: PageView {
             "trainHref": .string(Paths.with(Paths.configure, [("model", model.slug)])),
             "jobs": .list(jobs.map { job in
                 ["name": .string(job.name), "href": .string(Paths.job(job.id)), "status": Badge.of(job.status),
-                 "progress": .int(job.percent), "created": Format.timestamp(job.createdAt, now: now)]
+                 "progress": .string(job.percent.map { "\($0)%" } ?? "step \(job.currentStep)"), "created": Format.timestamp(job.createdAt, now: now)]
             }),
             "hasJobs": .bool(!jobs.isEmpty),
             "deployments": .list(deployments.map { d in

@@ -87,6 +87,8 @@ struct ModelStore {
         let alias: String
 
         func on(_ foreignKey: String) -> String { "JOIN models \(alias) ON \(alias).id = \(foreignKey)" }
+        /// For rows whose model may be unset (a reported run before its base model is known).
+        func leftOn(_ foreignKey: String) -> String { "LEFT JOIN models \(alias) ON \(alias).id = \(foreignKey)" }
 
         var columns: String {
             "\(alias).id AS model_id, \(alias).slug AS model_slug, \(alias).name AS model_name, \(alias).size_class AS model_size_class"
@@ -97,6 +99,11 @@ struct ModelStore {
         func decode(_ row: Row) throws -> ModelRef {
             ModelRef(id: try row.int("model_id"), slug: try row.string("model_slug"), name: try row.string("model_name"),
                      sizeClass: SizeClass(rawValue: try row.string("model_size_class")) ?? .small)
+        }
+
+        /// `decode` after `leftOn`: nil when the row has no model.
+        func decodeIfPresent(_ row: Row) throws -> ModelRef? {
+            try row.optionalInt("model_id") == nil ? nil : try decode(row)
         }
     }
 }

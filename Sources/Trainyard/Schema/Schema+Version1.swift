@@ -28,6 +28,7 @@ enum SchemaVersion1 {
                 ("{NOW}", "(CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER))"),
                 ("{STRICT}", " STRICT"),
                 ("{CLUSTERED}", " STRICT, WITHOUT ROWID"),
+                ("{OVERRIDE}", ""),
             ]
         case .postgres:
             types = [
@@ -39,6 +40,8 @@ enum SchemaVersion1 {
                 ("{NOW}", "(now())"),
                 ("{STRICT}", ""),
                 ("{CLUSTERED}", ""),
+                // Lets a migration insert a row with a chosen id (MLflow's experiment 0).
+                ("{OVERRIDE}", "OVERRIDING SYSTEM VALUE"),
             ]
         }
         var sql = text
@@ -215,6 +218,7 @@ enum SQLiteSchema {
         Migration(version: 2, name: "replicas_in_transition_index", sql: SchemaVersion2.sql),
         Migration(version: 3, name: "inference_metrics_bucket_index", sql: SchemaVersion3.sql),
         Migration(version: 4, name: "accounts_and_audit", sql: SchemaVersion4.sql(for: .sqlite)),
+        Migration(version: 5, name: "tracking_runs_and_any_metric", sql: SchemaVersion5.sql(for: .sqlite), rebuildsTables: true),
     ]
 }
 
@@ -225,6 +229,7 @@ enum PostgresSchema {
         Migration(version: 2, name: "replicas_in_transition_index", sql: SchemaVersion2.sql),
         Migration(version: 3, name: "inference_metrics_bucket_index", sql: SchemaVersion3.sql),
         Migration(version: 4, name: "accounts_and_audit", sql: SchemaVersion4.sql(for: .postgres)),
+        Migration(version: 5, name: "tracking_runs_and_any_metric", sql: SchemaVersion5.sql(for: .postgres)),
     ]
 }
 

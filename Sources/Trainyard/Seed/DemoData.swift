@@ -139,11 +139,11 @@ public enum DemoData {
                 batchSize: plan.batchSize, currentStep: lastStep, notes: plan.notes, failureReason: plan.failure, seed: seed,
                 createdAt: created, startedAt: started, finishedAt: finished, updatedAt: finished ?? started ?? created))
             if lastStep > 0, let started {
-                try JobStore.insertMetrics(conn, jobID: id, (1...lastStep).map { step in
+                try MetricStore.write(conn, jobID: id, (1...lastStep).flatMap { step in
                     let point = simulator.point(at: step)
-                    return JobStore.MetricRow(step: step, epoch: point.epoch, loss: point.loss, accuracy: point.accuracy,
-                                              learningRate: point.learningRate,
-                                              recordedAt: started.addingTimeInterval(Double(step) * secondsPerStep))
+                    let at = started.addingTimeInterval(Double(step) * secondsPerStep)
+                    return [MetricStore.NewPoint(key: "loss", step: step, value: point.loss, recordedAt: at),
+                            MetricStore.NewPoint(key: "accuracy", step: step, value: point.accuracy, recordedAt: at)]
                 })
             }
             return (id, finished ?? created)

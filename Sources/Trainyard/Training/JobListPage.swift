@@ -14,17 +14,30 @@ extension TrainingRoutes {
             modelFilter = model
             request.addFilter("model", value: slug, description: "for model \(model.name)")
         }
+        var filters = JobStore.Filters(modelID: modelFilter?.id)
+        let experiments = try ExperimentStore(database: app.database).all()
+        var experimentFilter: Experiment?
+        if let name = ctx.request.query["experiment"], let experiment = experiments.first(where: { $0.name == name }) {
+            experimentFilter = experiment
+            filters.experimentID = experiment.id
+            request.addFilter("experiment", value: name, description: "in experiment \(name)")
+        }
         let jobs = JobStore(database: app.database)
-        let result = try jobs.list(request.slice, modelID: modelFilter?.id)
+        let result = try jobs.list(request.slice, filters: filters)
         let chrome = ListChrome(request, shown: result.rows.count, hasMore: result.hasMore,
                                 counts: try jobs.statusCounts(), headerKeys: JobSortKey.allCases)
         // A complete job that already serves links to its deployment instead of offering Deploy.
         let deployed = try DeploymentStore(database: app.database)
             .liveDeployments(ofJobs: result.rows.filter { $0.status == .complete }.map(\.id))
         let now = Date()
+        let staleAfter = app.configuration.reportedRunStaleAfter
         let view = JobListView(
-            table: ListTable(chrome: chrome, rows: result.rows.map { JobListView.Row($0, deployment: deployed[$0.id], now: now) }),
+            table: ListTable(chrome: chrome, rows: result.rows.map {
+                JobListView.Row($0, deployment: deployed[$0.id], stale: $0.isStale(now: now, after: staleAfter), now: now)
+            }),
             models: models.map { SelectOption(value: $0.slug, label: $0.name, selected: $0.id == modelFilter?.id) },
+            experiments: experiments.filter { $0.lifecycleStage == "active" || $0.id == experimentFilter?.id }
+                .map { SelectOption(value: $0.name, label: $0.name, selected: $0.id == experimentFilter?.id) },
             returnTo: request.currentPath)
         return try app.web.render(view, ctx)
     }
@@ -46,23 +59,29 @@ struct JobListView: PageView {
 
     var table: ListTable<JobSortKey, JobStatus, Row>
     var models: [SelectOption]
+    var experiments: [SelectOption]
     var returnTo: String
 
     struct Row: TemplateConvertible {
         var job: TrainingJob
         var actions: [ActionButton]
+        var stale: Bool
         var created: TemplateValue
 
-        init(_ job: TrainingJob, deployment: Int?, now: Date) {
+        init(_ job: TrainingJob, deployment: Int?, stale: Bool, now: Date) {
             self.job = job
+            self.stale = stale
             created = Format.timestamp(job.createdAt, now: now)
             actions = TrainingRoutes.actions(for: job, deployment: deployment, labels: .row)
         }
 
         var templateValue: TemplateValue {
-            ["name": .string(job.name), "href": .string(Paths.job(job.id)), "model": .string(job.modelName),
-             "modelHref": .string(Paths.model(job.modelSlug)), "status": Badge.of(job.status), "epochs": .int(job.epochs),
-             "learningRate": .string(Format.learningRate(job.learningRate)), "progress": .int(job.percent),
+            ["id": .int(job.id), "name": .string(job.name), "href": .string(Paths.job(job.id)), "model": .optional(job.modelName),
+             "modelHref": .optional(job.modelSlug.map(Paths.model)), "status": Badge.of(job.status), "stale": .bool(stale),
+             "experiment": .optional(job.experiment?.name),
+             "experimentHref": .optional(job.experiment.map { Paths.with(Paths.jobs, [("experiment", $0.name)]) }),
+             "epochs": .optional(job.plan?.epochs), "learningRate": .optional(job.plan.map { Format.learningRate($0.learningRate) }),
+             "progress": .optional(job.percent), "step": .int(job.currentStep), "isReported": .bool(job.source == .reported),
              "created": created, "actions": actions.templateValue]
         }
     }
@@ -70,6 +89,9 @@ struct JobListView: PageView {
     func members() -> [String: TemplateValue] {
         var m = table.members()
         m["models"] = models.templateValue
+        m["experiments"] = experiments.templateValue
+        m["hasExperiments"] = .bool(!experiments.isEmpty)
+        m["compareAction"] = .string(Paths.compare)
         m["returnTo"] = .string(returnTo)
         m["configureHref"] = .string(Paths.configure)
         return m
@@ -83,6 +105,17 @@ extension TrainingRoutes {
     /// deploy a complete one (or open its live deployment).
     static func actions(for job: TrainingJob, deployment: Int?, labels: ActionLabels) -> [ActionButton] {
         var actions: [ActionButton] = []
+        // A reported run's status follows its training code; it is deployed once it has a model.
+        if job.source == .reported {
+            if labels == .row && job.status == .complete {
+                if let deployment {
+                    actions.append(.link("Deployment", to: Paths.deployment(deployment)))
+                } else if job.model != nil {
+                    actions.append(.post("Deploy", to: Paths.deployments, style: .primary, jobID: job.id))
+                }
+            }
+            return actions
+        }
         if job.status == .queued {
             actions.append(.post(labels == .row ? "Start" : "Start training", to: Paths.job(job.id) + "/start", style: .primary))
         }

@@ -35,7 +35,7 @@ extension JobStatus: ListStatusFilter, BadgeStatus {}
 
 /// The columns the jobs list sorts by (`?sort=`).
 enum JobSortKey: String, ListSortKey {
-    case name, model, status, epochs
+    case name, model, experiment, status, epochs
     case learningRate = "lr"
     case progress, created
 
@@ -43,6 +43,7 @@ enum JobSortKey: String, ListSortKey {
         switch self {
         case .name: "Job"
         case .model: "Model"
+        case .experiment: "Experiment"
         case .status: "Status"
         case .epochs: "Epochs"
         case .learningRate: "Learning rate"
@@ -61,7 +62,7 @@ enum JobSortKey: String, ListSortKey {
 
     var firstDirection: TableQuery.Direction {
         switch self {
-        case .name, .model, .status: .asc
+        case .name, .model, .experiment, .status: .asc
         case .epochs, .learningRate, .progress, .created: .desc
         }
     }
@@ -69,7 +70,7 @@ enum JobSortKey: String, ListSortKey {
     var isNumeric: Bool {
         switch self {
         case .epochs, .learningRate, .progress: true
-        case .name, .model, .status, .created: false
+        case .name, .model, .experiment, .status, .created: false
         }
     }
 }

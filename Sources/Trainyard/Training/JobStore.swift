@@ -1,28 +1,37 @@
 import Foundation
 import Storage
 
-/// All SQL on `training_jobs`, `training_metrics` and `job_status_counts`. Status changes
-/// adjust the per-status counters in the same transaction.
+/// All SQL on `training_jobs` and `job_status_counts`. Status changes adjust the per-status
+/// counters in the same transaction. Metrics, params and tags are `MetricStore`'s and
+/// `RunDataStore`'s.
 struct JobStore {
     let database: Database
 
     static let model = ModelStore.Join(alias: "m")
-    static let from = "training_jobs j " + model.on("j.model_id")
+    static let from = "training_jobs j " + model.leftOn("j.model_id") + " LEFT JOIN experiments e ON e.id = j.experiment_id"
     /// Every column but `notes`: lists, the dashboard and the runner never show them, and a
     /// job's notes may be 5,000 characters.
     static let columns = """
-        j.id, j.name, j.status, j.epochs, j.learning_rate, j.batch_size, j.steps_per_epoch, j.current_step,
-        j.failure_reason, j.seed, j.created_at, j.started_at, j.finished_at, j.updated_at, \(model.columns)
+        j.id, j.name, j.status, j.source, j.epochs, j.learning_rate, j.batch_size, j.steps_per_epoch, j.current_step,
+        j.failure_reason, j.seed, j.created_at, j.started_at, j.finished_at, j.updated_at, j.run_uuid, j.last_report_at,
+        j.experiment_id, e.name AS experiment_name, \(model.columns)
         """
     /// `columns` and the notes, for the one page that shows them.
     static let columnsWithNotes = columns + ", j.notes"
 
     static func decode(_ row: Row) throws -> TrainingJob {
-        TrainingJob(
-            id: try row.int("id"), name: try row.string("name"), model: try model.decode(row),
-            status: JobStatus(rawValue: try row.string("status")) ?? .failed,
-            epochs: try row.int("epochs"), learningRate: try row.double("learning_rate"), batchSize: try row.int("batch_size"),
-            stepsPerEpoch: try row.int("steps_per_epoch"), currentStep: try row.int("current_step"),
+        let source = JobSource(rawValue: try row.string("source")) ?? .simulated
+        var plan: SimulationPlan?
+        if let epochs = try row.optionalInt("epochs"), let rate = try row.optionalDouble("learning_rate"),
+           let batch = try row.optionalInt("batch_size"), let steps = try row.optionalInt("steps_per_epoch") {
+            plan = SimulationPlan(epochs: epochs, learningRate: rate, batchSize: batch, stepsPerEpoch: steps)
+        }
+        let run = try row.optionalString("run_uuid").map { ReportedRun(runID: $0, lastReportAt: try row.optionalDate("last_report_at")) }
+        let experiment = try row.optionalInt("experiment_id").map { ExperimentRef(id: $0, name: try row.optionalString("experiment_name") ?? "") }
+        return TrainingJob(
+            id: try row.int("id"), name: try row.string("name"), model: try model.decodeIfPresent(row),
+            status: JobStatus(rawValue: try row.string("status")) ?? .failed, source: source,
+            plan: plan, run: run, experiment: experiment, currentStep: try row.int("current_step"),
             notes: row.layout.position(of: "notes") == nil ? "" : try row.optionalString("notes") ?? "", failureReason: try row.optionalString("failure_reason"),
             seed: try row.int("seed"), createdAt: try row.date("created_at"), startedAt: try row.optionalDate("started_at"),
             finishedAt: try row.optionalDate("finished_at"), updatedAt: try row.date("updated_at"))
@@ -34,21 +43,38 @@ struct JobStore {
         try database.queryOne("SELECT \(Self.columnsWithNotes) FROM \(Self.from) WHERE j.id = $1", [.int(Int64(id))]).map(Self.decode)
     }
 
+    /// Jobs by id (the compare page), in no particular order.
+    func find(ids: [Int]) throws -> [TrainingJob] {
+        guard !ids.isEmpty else { return [] }
+        var p = SQLParameters()
+        return try database.query("SELECT \(Self.columns) FROM \(Self.from) WHERE j.id IN (\(p.list(ids.map { .int(Int64($0)) })))",
+                                  p.values).map(Self.decode)
+    }
+
+    /// The filters of the jobs list beyond search and status.
+    struct Filters {
+        var modelID: Int?
+        var experimentID: Int?
+    }
+
     /// One page of the jobs list, filtered, sorted and windowed in SQL.
-    func list(_ slice: ListSlice<JobSortKey, JobStatus>, modelID: Int?) throws -> ListResult<TrainingJob> {
+    func list(_ slice: ListSlice<JobSortKey, JobStatus>, filters: Filters = Filters()) throws -> ListResult<TrainingJob> {
         var p = SQLParameters()
         var conditions: [String] = []
-        if let search = slice.searchCondition(["j.name", Self.model.nameColumn], &p) { conditions.append(search) }
+        if let search = slice.searchCondition(["j.name", Self.model.nameColumn, "e.name"], &p) { conditions.append(search) }
         if let status = slice.statusCondition("j.status", &p) { conditions.append(status) }
-        if let modelID { conditions.append("j.model_id = " + p.add(.int(Int64(modelID)))) }
+        if let modelID = filters.modelID { conditions.append("j.model_id = " + p.add(.int(Int64(modelID)))) }
+        if let experimentID = filters.experimentID { conditions.append("j.experiment_id = " + p.add(.int(Int64(experimentID)))) }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        // Reported runs have no plan; COALESCE sorts them the same way on both dialects.
         let order: String = switch slice.sort {
         case .name: "j.name"
-        case .model: Self.model.nameColumn
+        case .model: "COALESCE(\(Self.model.nameColumn), '')"
+        case .experiment: "COALESCE(e.name, '')"
         case .status: "j.status"
-        case .epochs: "j.epochs"
-        case .learningRate: "j.learning_rate"
-        case .progress: "(j.current_step * 1.0) / (j.epochs * j.steps_per_epoch)"
+        case .epochs: "COALESCE(j.epochs, 0)"
+        case .learningRate: "COALESCE(j.learning_rate, 0)"
+        case .progress: "COALESCE((j.current_step * 1.0) / (j.epochs * j.steps_per_epoch), 0)"
         case .created: "j.created_at"
         }
         let rows = try database.query("""
@@ -79,46 +105,10 @@ struct JobStore {
     /// How many jobs each model has, by model id (the catalogue page; a handful of models).
     func countsByModel() throws -> [Int: Int] {
         var counts: [Int: Int] = [:]
-        for row in try database.query("SELECT model_id, COUNT(*) AS n FROM training_jobs GROUP BY model_id", []) {
+        for row in try database.query("SELECT model_id, COUNT(*) AS n FROM training_jobs WHERE model_id IS NOT NULL GROUP BY model_id", []) {
             counts[try row.int("model_id")] = try row.int("n")
         }
         return counts
-    }
-
-    /// Metrics after step `since`, in step order.
-    func metrics(_ jobID: Int, since: Int, limit: Int) throws -> [TrainingMetric] {
-        try database.query("""
-            SELECT step, epoch, loss, accuracy FROM training_metrics WHERE job_id = $1 AND step > $2 ORDER BY step LIMIT $3
-            """, [.int(Int64(jobID)), .int(Int64(since)), .int(Int64(limit))]).map(Self.decodeMetric)
-    }
-
-    func latestMetric(_ jobID: Int) throws -> TrainingMetric? {
-        try database.queryOne("""
-            SELECT step, epoch, loss, accuracy FROM training_metrics WHERE job_id = $1 ORDER BY step DESC LIMIT 1
-            """, [.int(Int64(jobID))]).map(Self.decodeMetric)
-    }
-
-    private static func decodeMetric(_ row: Row) throws -> TrainingMetric {
-        TrainingMetric(step: try row.int("step"), epoch: try row.int("epoch"), loss: try row.double("loss"), accuracy: try row.double("accuracy"))
-    }
-
-    /// Loss and accuracy at every step (for short jobs, drawn point by point).
-    func allPoints(_ jobID: Int) throws -> [(step: Int, loss: Double, accuracy: Double)] {
-        try database.query("SELECT step, loss, accuracy FROM training_metrics WHERE job_id = $1 ORDER BY step",
-                           [.int(Int64(jobID))]).map { (try $0.int("step"), try $0.double("loss"), try $0.double("accuracy")) }
-    }
-
-    /// Steps after `after` grouped into buckets of `width` steps, with each bucket's extremes.
-    func metricBuckets(_ jobID: Int, width: Int, after: Int) throws -> [MetricChartCache.Bucket] {
-        try database.query("""
-            SELECT (step - 1) / $2 AS b, MIN(step) AS first_step, MAX(step) AS last_step,
-              MIN(loss) AS loss_lo, MAX(loss) AS loss_hi, MIN(accuracy) AS acc_lo, MAX(accuracy) AS acc_hi
-            FROM training_metrics WHERE job_id = $1 AND step > $3 GROUP BY (step - 1) / $2 ORDER BY b
-            """, [.int(Int64(jobID)), .int(Int64(width)), .int(Int64(after))]).map { row in
-            MetricChartCache.Bucket(firstStep: try row.int("first_step"), lastStep: try row.int("last_step"),
-                                    lossLow: try row.double("loss_lo"), lossHigh: try row.double("loss_hi"),
-                                    accuracyLow: try row.double("acc_lo"), accuracyHigh: try row.double("acc_hi"))
-        }
     }
 
     // MARK: Writes
@@ -132,6 +122,7 @@ struct JobStore {
         var learningRate: Double
         var batchSize: Int
         var stepsPerEpoch = 100
+        var experimentID: Int?
         var currentStep = 0
         var notes = ""
         var failureReason: String?
@@ -180,14 +171,14 @@ struct JobStore {
     }
 
     private static let insertColumns = """
-        training_jobs (name, model_id, status, epochs, learning_rate, batch_size, steps_per_epoch, current_step, notes,
+        training_jobs (name, model_id, status, epochs, learning_rate, batch_size, steps_per_epoch, experiment_id, current_step, notes,
             failure_reason, seed, created_at, started_at, finished_at, updated_at)
         """
 
     private static func tuple(_ job: NewJob, _ p: inout SQLParameters) -> String {
         let values: [SQLValue] = [
             .text(job.name), .int(Int64(job.modelID)), .text(job.status.rawValue), .int(Int64(job.epochs)), .double(job.learningRate),
-            .int(Int64(job.batchSize)), .int(Int64(job.stepsPerEpoch)), .int(Int64(job.currentStep)), .text(job.notes),
+            .int(Int64(job.batchSize)), .int(Int64(job.stepsPerEpoch)), SQLValue(job.experimentID), .int(Int64(job.currentStep)), .text(job.notes),
             SQLValue(job.failureReason), .int(Int64(job.seed)), .date(job.createdAt), SQLValue(job.startedAt),
             SQLValue(job.finishedAt), .date(job.updatedAt),
         ]
@@ -247,31 +238,8 @@ struct JobStore {
     /// holds are skipped, so replicas never advance the same job twice.
     static func claimRunning(_ conn: DatabaseConnection, limit: Int) throws -> [TrainingJob] {
         try conn.query("""
-            SELECT \(columns) FROM \(from) WHERE j.status = 'running' ORDER BY j.updated_at, j.id LIMIT $1
+            SELECT \(columns) FROM \(from) WHERE j.status = 'running' AND j.source = 'simulated' ORDER BY j.updated_at, j.id LIMIT $1
             """ + conn.dialect.lockRows(of: "j", .skipLocked), [.int(Int64(limit))]).map(decode)
-    }
-
-    struct MetricRow {
-        var step: Int
-        var epoch: Int
-        var loss: Double
-        var accuracy: Double
-        var learningRate: Double
-        var recordedAt: Date
-    }
-
-    /// Appends metric rows for `jobID`, a few hundred per statement.
-    static func insertMetrics(_ conn: DatabaseConnection, jobID: Int, _ rows: [MetricRow]) throws {
-        for chunk in stride(from: 0, to: rows.count, by: 200).map({ rows[$0..<min($0 + 200, rows.count)] }) {
-            var p = SQLParameters()
-            let tuples = chunk.map { m in
-                "(" + p.list([.int(Int64(jobID)), .int(Int64(m.step)), .int(Int64(m.epoch)), .double(m.loss), .double(m.accuracy),
-                              .double(m.learningRate), .date(m.recordedAt)]) + ")"
-            }
-            try conn.execute("""
-                INSERT INTO training_metrics (job_id, step, epoch, loss, accuracy, learning_rate, recorded_at) VALUES \(tuples.joined(separator: ", "))
-                """, p.values)
-        }
     }
 
     /// Records progress of a running job; `updatedAt` carries the pace's fractional remainder.

@@ -1,106 +1,118 @@
 import Foundation
 
 /// Chart series for the monitor: at most two points (the minimum and the maximum) per bucket,
-/// so spikes and dips stay visible however long the job runs.
+/// at most 250 buckets, so spikes and dips stay visible however long the run is.
 ///
-/// Buckets are fixed by the job's total steps, and metrics are append-only, so a bucket that is
-/// full never changes. Full buckets are kept in memory per job; each request aggregates only
-/// the steps after the last full bucket. A 100,000-step job costs one scan the first time its
-/// monitor is shown and a few hundred rows after that. The cache is derived data: every
-/// replica builds its own, and nothing is lost when it is dropped.
+/// A key's buckets are `width` steps wide, `width` the smallest power of two that fits the
+/// run's steps into 250 buckets (a simulated job's planned length, a reported run's latest
+/// step), so the width changes only when a growing run doubles. Every bucket before the one
+/// holding the latest step is full and never changes: those are kept in memory per (job, key)
+/// and each request aggregates only the steps after them. A 100,000-step key costs one scan
+/// the first time and a few hundred rows after that. The cache is derived data: every replica
+/// builds its own, and nothing is lost when it is dropped. (A client that logs a step far
+/// behind its latest one is seen once the entry is rebuilt, after a width change or eviction.)
 final class MetricChartCache {
-    struct Bucket {
-        var firstStep: Int
-        var lastStep: Int
-        var lossLow: Double, lossHigh: Double
-        var accuracyLow: Double, accuracyHigh: Double
-    }
+    typealias Points = [(x: Double, y: Double)]
 
-    struct Series {
-        var loss: [(step: Int, value: Double)]
-        var accuracy: [(step: Int, value: Double)]
+    private struct Key: Hashable {
+        var job: Int
+        var metric: String
     }
 
     private struct Entry {
         var width: Int
-        var complete: [Bucket]
+        var complete: [MetricBucket]
+        /// The last step the complete buckets cover.
+        var coveredThrough: Int
         var lastUsed: UInt64
     }
 
     let buckets: Int
     let capacity: Int
     private let lock = NSLock()
-    private var entries: [Int: Entry] = [:]
+    private var entries: [Key: Entry] = [:]
     private var clock: UInt64 = 0
 
-    init(buckets: Int = 250, capacity: Int = 128) {
+    init(buckets: Int = 250, capacity: Int = 512) {
         self.buckets = buckets
         self.capacity = capacity
     }
 
-    func series(for job: TrainingJob, store: JobStore) throws -> Series {
-        guard job.currentStep > 0 else { return Series(loss: [], accuracy: []) }
-        // Short jobs are drawn point by point.
-        if job.totalSteps <= buckets * 2 {
-            let points = try store.allPoints(job.id)
-            return Series(loss: points.map { ($0.step, $0.loss) }, accuracy: points.map { ($0.step, $0.accuracy) })
-        }
-
-        let width = (job.totalSteps + buckets - 1) / buckets
-        var cached = cachedBuckets(job.id, width: width)
-        let fresh = try store.metricBuckets(job.id, width: width, after: cached.last?.lastStep ?? 0)
-        // A bucket is final once its last step is written (or the job's last step).
-        let finalCount = fresh.prefix { bucket in
-            bucket.lastStep == min(((bucket.lastStep - 1) / width + 1) * width, job.totalSteps)
-                && bucket.lastStep - bucket.firstStep + 1 == min(width, job.totalSteps - (bucket.lastStep - 1) / width * width)
-        }.count
-        cached.append(contentsOf: fresh.prefix(finalCount))
-        remember(job.id, width: width, complete: cached)
-        return Self.points(cached + fresh.dropFirst(finalCount))
+    /// The bucket width for a run whose steps reach `span`.
+    func width(span: Int) -> Int {
+        let needed = max(1, (span + buckets - 1) / buckets)
+        var width = 1
+        while width < needed { width <<= 1 }
+        return width
     }
 
-    private func cachedBuckets(_ jobID: Int, width: Int) -> [Bucket] {
+    /// `key`'s curve against the step, for a job whose `key` has reached `latestStep`.
+    func stepSeries(job: TrainingJob, key: String, latestStep: Int, store: MetricStore) throws -> Points {
+        let width = width(span: max(job.totalSteps ?? 0, latestStep))
+        let latestBucket = latestStep / width
+        let cacheKey = Key(job: job.id, metric: key)
+        var (cached, covered) = cachedBuckets(cacheKey, width: width)
+        let fresh = try store.stepBuckets(job.id, key: key, width: width, after: covered)
+        let full = fresh.prefix { $0.firstX / width < latestBucket }
+        if !full.isEmpty {
+            cached.append(contentsOf: full)
+            covered = (full.last!.firstX / width + 1) * width - 1
+            remember(cacheKey, Entry(width: width, complete: cached, coveredThrough: covered, lastUsed: 0))
+        }
+        return Self.points(cached + fresh.dropFirst(full.count), xScale: 1)
+    }
+
+    /// `key`'s curve against seconds since `origin` (`?x=time`), aggregated on each request:
+    /// the step view is the one kept warm.
+    func timeSeries(job: TrainingJob, key: String, origin: Date, latestAt: Date, store: MetricStore) throws -> Points {
+        let spanMs = max(1, Int(latestAt.timeIntervalSince(origin) * 1000))
+        let width = Int64(width(span: spanMs))
+        return Self.points(try store.timeBuckets(job.id, key: key, origin: origin, widthMilliseconds: width), xScale: 0.001)
+    }
+
+    private func cachedBuckets(_ key: Key, width: Int) -> ([MetricBucket], Int) {
         lock.lock()
         defer { lock.unlock() }
-        guard var entry = entries[jobID], entry.width == width else { return [] }
+        guard var entry = entries[key], entry.width == width else { return ([], Int.min) }
         clock += 1
         entry.lastUsed = clock
-        entries[jobID] = entry
-        return entry.complete
+        entries[key] = entry
+        return (entry.complete, entry.coveredThrough)
     }
 
-    private func remember(_ jobID: Int, width: Int, complete: [Bucket]) {
+    private func remember(_ key: Key, _ entry: Entry) {
         lock.lock()
         defer { lock.unlock() }
         clock += 1
-        entries[jobID] = Entry(width: width, complete: complete, lastUsed: clock)
+        var entry = entry
+        entry.lastUsed = clock
+        entries[key] = entry
         if entries.count > capacity, let oldest = entries.min(by: { $0.value.lastUsed < $1.value.lastUsed })?.key {
             entries[oldest] = nil
         }
     }
 
-    /// Two points per bucket, in the order the curve travels, so the line does not zig-zag.
-    static func points(_ buckets: [Bucket]) -> Series {
-        var loss: [(Int, Double)] = [], accuracy: [(Int, Double)] = []
-        loss.reserveCapacity(buckets.count * 2)
-        accuracy.reserveCapacity(buckets.count * 2)
-        var previousLoss: Double?, previousAccuracy: Double?
+    /// Two points per bucket (one when it holds a single value), in the order the curve
+    /// travels, so the line does not zig-zag.
+    static func points(_ buckets: [MetricBucket], xScale: Double) -> Points {
+        var out: Points = []
+        out.reserveCapacity(buckets.count * 2)
+        var previous: Double?
         for b in buckets {
-            let lossMid = (b.lossLow + b.lossHigh) / 2
-            if let previousLoss, lossMid < previousLoss {
-                loss.append((b.firstStep, b.lossHigh)); loss.append((b.lastStep, b.lossLow))
-            } else {
-                loss.append((b.firstStep, b.lossLow)); loss.append((b.lastStep, b.lossHigh))
+            let first = Double(b.firstX) * xScale, last = Double(b.lastX) * xScale
+            if b.firstX == b.lastX && b.low == b.high {
+                out.append((first, b.low))
+                previous = b.low
+                continue
             }
-            previousLoss = lossMid
-            let accuracyMid = (b.accuracyLow + b.accuracyHigh) / 2
-            if let previousAccuracy, accuracyMid < previousAccuracy {
-                accuracy.append((b.firstStep, b.accuracyHigh)); accuracy.append((b.lastStep, b.accuracyLow))
+            let mid = (b.low + b.high) / 2
+            if let previous, mid < previous {
+                out.append((first, b.high)); out.append((last, b.low))
             } else {
-                accuracy.append((b.firstStep, b.accuracyLow)); accuracy.append((b.lastStep, b.accuracyHigh))
+                out.append((first, b.low)); out.append((last, b.high))
             }
-            previousAccuracy = accuracyMid
+            previous = mid
         }
-        return Series(loss: loss, accuracy: accuracy)
+        return out
     }
 }

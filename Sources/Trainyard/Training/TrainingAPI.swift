@@ -1,7 +1,8 @@
 import Foundation
 import HTTPServer
 
-/// `GET /api/training/{id}/metrics?since=&limit=`: a job and its metrics after step `since`.
+/// `GET /api/training/{id}/metrics?key=/// `GET /api/training/{id}/metrics?since=&limit=`: a job and its metrics after step `since`.since=&limit=`: a job and its metrics (every key, or
+/// the `key`s asked for) after step `since`, at most `limit` points per key.
 extension TrainingRoutes {
     static let maxMetricsPerRequest = 10_000
 
@@ -9,9 +10,8 @@ extension TrainingRoutes {
         guard let id = ctx.idParameter() else {
             return JSON.error("The job id must be a positive whole number.", status: 400)
         }
-        let store = JobStore(database: app.database)
-        guard let job = try store.find(id) else { return JSON.error("There is no training job with id \(id).", status: 404) }
-        var since = 0
+        guard let job = try JobStore(database: app.database).find(id) else { return JSON.error("There is no training job with id \(id).", status: 404) }
+        var since = Int.min
         if let text = ctx.request.query["since"] {
             guard let value = Int(text), value >= 0 else { return JSON.error("since must be a step number (0 or more).", status: 400) }
             since = value
@@ -21,7 +21,34 @@ extension TrainingRoutes {
             guard let value = Int(text), value >= 1 else { return JSON.error("limit must be a positive whole number.", status: 400) }
             limit = min(value, maxMetricsPerRequest)
         }
-        return JSON.response(JobMetricsResponse(job: .init(job), metrics: try store.metrics(id, since: since, limit: limit)))
+        let store = MetricStore(database: app.database)
+        let summaries = JobMonitor.ordered(try store.summaries(id))
+        let requested = ctx.request.query.all("key")
+        let known = Set(summaries.map(\.key))
+        if let unknown = requested.first(where: { !known.contains($0) }) {
+            return JSON.error("This job has no metric '\(unknown)'; its keys are: \(summaries.map(\.key).joined(separator: ", ")).", status: 404)
+        }
+        let keys = requested.isEmpty ? summaries.map(\.key) : requested
+        var series: [JobMetricsResponse.Series] = []
+        for key in keys {
+            let points = try store.points(id, key: key, after: since, limit: limit)
+            series.append(.init(key: key, points: points.map { .init(step: $0.step, value: JSONNumber($0.value), timestamp: Format.iso($0.recordedAt)) }))
+        }
+        return JSON.response(JobMetricsResponse(job: .init(job), metrics: series))
+    }
+}
+
+/// A metric value in JSON: a number, or the strings "NaN", "Infinity", "-Infinity" (JSON has
+/// no literal for them; MLflow's client sends them the same way).
+struct JSONNumber: Encodable, Equatable {
+    var value: Double
+    init(_ value: Double) { self.value = value }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if value.isNaN { try container.encode("NaN") } else if value.isInfinite { try container.encode(value < 0 ? "-Infinity" : "Infinity") } else {
+            try container.encode(value)
+        }
     }
 }
 
@@ -30,27 +57,43 @@ struct JobMetricsResponse: Encodable {
     struct Job: Encodable {
         var id: Int
         var name: String
-        var model: String
+        var source: String
+        var model: String?
+        var experiment: String?
+        var runId: String?
         var status: String
-        var epochs: Int
-        var learningRate: Double
-        var batchSize: Int
+        var epochs: Int?
+        var learningRate: Double?
+        var batchSize: Int?
         var currentStep: Int
-        var totalSteps: Int
-        var progress: Double
+        var totalSteps: Int?
+        var progress: Double?
         var failureReason: String?
         var createdAt: String
         var startedAt: String?
         var finishedAt: String?
 
         init(_ job: TrainingJob) {
-            id = job.id; name = job.name; model = job.modelSlug; status = job.status.rawValue; epochs = job.epochs
-            learningRate = job.learningRate; batchSize = job.batchSize; currentStep = job.currentStep
+            id = job.id; name = job.name; source = job.source.rawValue; model = job.modelSlug; experiment = job.experiment?.name
+            runId = job.run?.runID; status = job.status.rawValue; epochs = job.plan?.epochs
+            learningRate = job.plan?.learningRate; batchSize = job.plan?.batchSize; currentStep = job.currentStep
             totalSteps = job.totalSteps; progress = job.progress; failureReason = job.failureReason
             createdAt = Format.iso(job.createdAt); startedAt = job.startedAt.map(Format.iso); finishedAt = job.finishedAt.map(Format.iso)
         }
     }
 
+    struct Point: Encodable {
+        var step: Int
+        var value: JSONNumber
+        var timestamp: String
+    }
+
+    struct Series: Encodable {
+        var key: String
+        var points: [Point]
+    }
+
     var job: Job
-    var metrics: [TrainingMetric]
+    /// One entry per key asked for (`key=`, repeatable), or every key, usual ones first.
+    var metrics: [Series]
 }

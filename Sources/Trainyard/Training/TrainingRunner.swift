@@ -1,7 +1,7 @@
 import Foundation
 import Storage
 
-/// Advances running jobs: writes one metrics row per step and completes or fails the job.
+/// Advances running simulated jobs: writes `loss` and `accuracy` at every step and completes or fails the job.
 ///
 /// Each tick claims running jobs in one transaction (skip-locked row locks on PostgreSQL,
 /// so several `serve` processes never write the same step; SQLite serialises writers itself)
@@ -30,30 +30,30 @@ struct TrainingRunner {
     }
 
     private func advance(_ job: TrainingJob, conn: DatabaseConnection, now: Date) throws -> Int {
+        guard let simulator = job.simulator, let totalSteps = job.totalSteps else { return 0 }
         let elapsed = now.timeIntervalSince(job.updatedAt)
         var due = Int((elapsed * rate + 1e-6).rounded(.down))
-        guard due >= 1 || job.currentStep >= job.totalSteps else { return 0 }
+        guard due >= 1 || job.currentStep >= totalSteps else { return 0 }
         // Never jump ahead after downtime: at most two seconds' worth per tick.
         let cap = max(1, Int(rate * 2))
         let capped = due > cap
-        due = min(due, cap, job.totalSteps - job.currentStep)
+        due = min(due, cap, totalSteps - job.currentStep)
 
-        let simulator = job.simulator
         var step = job.currentStep
         var outcome: (JobStatus, String?)?
         let base = job.updatedAt
-        var rows: [JobStore.MetricRow] = []
-        rows.reserveCapacity(due)
+        var rows: [MetricStore.NewPoint] = []
+        rows.reserveCapacity(due * 2)
         while step < job.currentStep + due {
             step += 1
             let point = simulator.point(at: step)
             let recorded = capped ? now : base.addingTimeInterval(Double(step - job.currentStep) / rate)
-            rows.append(.init(step: step, epoch: point.epoch, loss: point.loss, accuracy: point.accuracy,
-                              learningRate: point.learningRate, recordedAt: recorded))
+            rows.append(.init(key: "loss", step: step, value: point.loss, recordedAt: recorded))
+            rows.append(.init(key: "accuracy", step: step, value: point.accuracy, recordedAt: recorded))
             if point.diverged { outcome = (.failed, "loss diverged"); break }
         }
-        try JobStore.insertMetrics(conn, jobID: job.id, rows)
-        if outcome == nil && step >= job.totalSteps { outcome = (.complete, nil) }
+        try MetricStore.write(conn, jobID: job.id, rows)
+        if outcome == nil && step >= totalSteps { outcome = (.complete, nil) }
 
         if let (status, reason) = outcome {
             try JobStore.finish(conn, jobID: job.id, at: step, status: status, reason: reason, now: now)

@@ -26,6 +26,8 @@ struct LineChart {
     func svg(id: String) -> String {
         let plotW = width - Self.marginLeft - Self.marginRight
         let plotH = height - Self.marginTop - Self.marginBottom
+        // NaN and infinite values cannot be drawn; the table beside a chart shows them.
+        let series = series.map { s in Series(label: s.label, cssClass: s.cssClass, points: s.points.filter { $0.x.isFinite && $0.y.isFinite }) }
         let all = series.flatMap(\.points)
         var out = ""
         out.reserveCapacity(4096 + all.count * 16)
@@ -43,7 +45,8 @@ struct LineChart {
         if let yRange { yDomain = yRange } else {
             let lo = ys.min()!, hi = ys.max()!
             let pad = max((hi - lo) * 0.08, abs(hi) * 0.02, 1e-9)
-            yDomain = max(0, lo - pad)...(hi + pad)
+            // Non-negative data keeps zero as its floor; a metric that goes negative is fitted.
+            yDomain = (lo >= 0 ? max(0, lo - pad) : lo - pad)...(hi + pad)
         }
         let yTicks = Self.niceTicks(yDomain, count: 5)
         yDomain = min(yDomain.lowerBound, yTicks.first ?? yDomain.lowerBound)...max(yDomain.upperBound, yTicks.last ?? yDomain.upperBound)

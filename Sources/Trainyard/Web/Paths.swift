@@ -6,6 +6,7 @@ public enum Paths {
     public static let models = "/models"
     public static let jobs = "/training/jobs"
     public static let configure = "/training/configure"
+    public static let compare = "/training/compare"
     public static let deployments = "/deployments"
     public static let docs = "/docs"
 

@@ -45,14 +45,16 @@ import Testing
     @Test func downsamplingKeepsSpikesAndDips() {
         // Two buckets; the second holds a spike up to 9 and a dip to 0.1.
         let buckets = [
-            MetricChartCache.Bucket(firstStep: 1, lastStep: 10, lossLow: 2.0, lossHigh: 2.5, accuracyLow: 0.1, accuracyHigh: 0.2),
-            MetricChartCache.Bucket(firstStep: 11, lastStep: 20, lossLow: 0.1, lossHigh: 9.0, accuracyLow: 0.2, accuracyHigh: 0.3),
+            MetricBucket(firstX: 1, lastX: 10, low: 2.0, high: 2.5),
+            MetricBucket(firstX: 11, lastX: 20, low: 0.1, high: 9.0),
         ]
-        let series = MetricChartCache.points(buckets)
-        #expect(series.loss.count == 4)
-        #expect(series.loss.map(\.value).max() == 9.0)
-        #expect(series.loss.map(\.value).min() == 0.1)
-        #expect(series.loss.map(\.step) == [1, 10, 11, 20])
-        #expect(MetricChartCache.points([]).loss.isEmpty)
+        let series = MetricChartCache.points(buckets, xScale: 1)
+        #expect(series.count == 4)
+        #expect(series.map(\.y).max() == 9.0)
+        #expect(series.map(\.y).min() == 0.1)
+        #expect(series.map(\.x) == [1, 10, 11, 20])
+        #expect(MetricChartCache.points([], xScale: 1).isEmpty)
+        // A single value is one point, not two on top of each other.
+        #expect(MetricChartCache.points([MetricBucket(firstX: 5, lastX: 5, low: 1, high: 1)], xScale: 1).count == 1)
     }
 }
