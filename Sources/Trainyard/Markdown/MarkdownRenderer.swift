@@ -1,3 +1,4 @@
+import Foundation
 import CCmarkGFM
 
 #if canImport(Glibc)
@@ -31,6 +32,12 @@ public struct MarkdownRenderer: Sendable {
         return true
     }()
 
+    /// cmark-gfm keeps the inline parser's table of special characters in a global, which each
+    /// parser with extensions adds its characters to when it starts and removes them from when
+    /// it finishes; two parses at once can lose `~` or `|` halfway. Parsing is therefore one at
+    /// a time (it takes microseconds for a card); rendering the tree is not serialised.
+    private static let parseLock = NSLock()
+
     public init() {}
 
     public func render(_ markdown: String) -> RenderedMarkdown {
@@ -48,6 +55,7 @@ public struct MarkdownRenderer: Sendable {
         }
 
         var source = markdown
+        Self.parseLock.lock()
         source.withUTF8 { bytes in
             bytes.withMemoryRebound(to: CChar.self) { chars in
                 if let base = chars.baseAddress, chars.count > 0 {
@@ -55,7 +63,9 @@ public struct MarkdownRenderer: Sendable {
                 }
             }
         }
-        guard let document = cmark_parser_finish(parser) else {
+        let finished = cmark_parser_finish(parser)
+        Self.parseLock.unlock()
+        guard let document = finished else {
             return RenderedMarkdown(html: "", headings: [], title: nil)
         }
         defer { cmark_node_free(document) }
