@@ -2,6 +2,7 @@
 # Installs the Debian/Ubuntu packages Trainyard builds and tests against, skipping what is present.
 #   scripts/install-deps.sh          build and run (C libraries)
 #   scripts/install-deps.sh --test   also the PostgreSQL server and load tools the tests use
+#   scripts/install-deps.sh --tracking  also Python's venv, for the MLflow client tests
 #   scripts/install-deps.sh --browser   also Chromium, its WebDriver, a Java runtime (for the Nu
 #                                       HTML validator) and Python's venv, for the browser tests
 set -euo pipefail
@@ -9,6 +10,7 @@ set -euo pipefail
 packages=(pkg-config libsqlite3-dev libpq-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libargon2-dev)
 case "${1:-}" in
   --test) packages+=(postgresql) ;;
+  --tracking) packages+=(python3 python3-venv) ;;
   --browser) packages+=(curl chromium chromium-driver default-jre-headless python3 python3-venv) ;;
 esac
 

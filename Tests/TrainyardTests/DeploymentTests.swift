@@ -63,7 +63,7 @@ import TrainyardTestSupport
         #expect(!detail.body.contains("Metrics unavailable"))
         #expect(detail.body.contains("/api/inference/lfm2-350m/v1.1.0"))
         #expect(detail.body.contains("href=\"/training/jobs/\(job)\""))
-        #expect(detail.body.contains("<svg class=\"chart\""))
+        #expect(detail.body.contains("class=\"chart\" viewBox"))
         #expect(detail.body.contains("legend-p95"))
 
         #expect(try browser.post("/deployments/\(id)/pause", []).status == 303)

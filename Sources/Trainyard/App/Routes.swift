@@ -5,7 +5,8 @@ extension TrainyardApp {
     func addRoutes() {
         router.mount(prefix: "/static/", staticFiles)
         router.notFound = { [unowned self] request in
-            self.web.handle(request, access: .anyone) { ctx in throw HTTPError.notFound() }
+            if let answer = TrackingRoutes.unknownEndpoint(request.path) { return answer }
+            return self.web.handle(request, access: .anyone) { ctx in throw HTTPError.notFound() }
         }
 
         HealthRoutes.add(to: self)
@@ -14,6 +15,7 @@ extension TrainyardApp {
         DashboardRoutes.add(to: self)
         ModelRoutes.add(to: self)
         TrainingRoutes.add(to: self)
+        TrackingRoutes.add(to: self)
         DocsRoutes.add(to: self)
         DeploymentRoutes.add(to: self)
     }

@@ -126,7 +126,7 @@ struct JobMonitor {
                                   yRange: fraction && (summary.min ?? 0) >= 0 && (summary.max ?? 1) <= 1 ? 0...1 : nil, xRange: xRange,
                                   formatY: fraction ? { String(format: "%.0f", $0 * 100) } : { Format.compact($0) })
             let id = Self.htmlID(key, taken: &taken)
-            charts.append(Chart(key: key, id: id, svg: chart.svg(id: id + "-svg")))
+            charts.append(Chart(key: key, id: id, svg: chart.svg(id: id)))
         }
         self.charts = charts
 

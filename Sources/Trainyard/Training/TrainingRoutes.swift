@@ -12,6 +12,8 @@ enum TrainingRoutes {
         app.get("/training/jobs/{id}/live") { [unowned app] ctx in try liveJob(app, ctx) }
         app.post("/training/jobs/{id}/start", access: .signedIn(.operator)) { [unowned app] ctx in try startJob(app, ctx) }
         app.post("/training/jobs/{id}/stop", access: .signedIn(.operator)) { [unowned app] ctx in try stopJob(app, ctx) }
+        app.post("/training/jobs/{id}/base-model", access: .signedIn(.operator)) { [unowned app] ctx in try setBaseModel(app, ctx) }
+        app.get("/training/compare") { [unowned app] ctx in try compareJobs(app, ctx) }
         app.get("/training") { _ in .redirect(to: Paths.jobs, status: 301) }
         app.get("/api/training/{id}/metrics") { [unowned app] ctx in try jobMetricsAPI(app, ctx) }
     }
@@ -47,6 +49,24 @@ enum TrainingRoutes {
     }
 
     // MARK: Actions
+
+    /// `POST /training/jobs/{id}/base-model`: the catalogue model a reported run was trained
+    /// from, picked on its page when the run did not name one.
+    static func setBaseModel(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
+        guard let id = ctx.idParameter() else { throw HTTPError.notFound(noSuchJob) }
+        let back = Paths.job(id)
+        guard let slug = ctx.request.formParameters["model"], !slug.isEmpty,
+              let model = try ModelStore(database: app.database).find(slug: slug) else {
+            return app.web.redirect(.failed("Pick a model from the catalogue.", redirectTo: back), ctx)
+        }
+        switch try RunStore(database: app.database).setBaseModel(jobID: id, modelID: model.id, modelName: model.name,
+                                                                 by: try ctx.requireActor, now: Date()) {
+        case .notFound: throw HTTPError.notFound(noSuchJob)
+        case .notReported: return app.web.redirect(.failed("Only reported runs take a base model this way; a simulated job has its model from the start.", redirectTo: back), ctx)
+        case .alreadySet: return app.web.redirect(.failed("This run already has its base model.", redirectTo: back), ctx)
+        case .set: return app.web.redirect(.succeeded("Base model set to \(model.name).", redirectTo: back), ctx)
+        }
+    }
 
     static func startJob(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
         guard let id = ctx.idParameter() else { throw HTTPError.notFound(noSuchJob) }

@@ -31,7 +31,7 @@ struct LineChart {
         let all = series.flatMap(\.points)
         var out = ""
         out.reserveCapacity(4096 + all.count * 16)
-        out += "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"\(id)-title \(id)-desc\" preserveAspectRatio=\"xMidYMid meet\">"
+        out += "<svg id=\"\(id)\" class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"\(id)-title \(id)-desc\" preserveAspectRatio=\"xMidYMid meet\">"
         out += "<title id=\"\(id)-title\">\(escape(title))</title>"
         guard !all.isEmpty else {
             out += "<desc id=\"\(id)-desc\">No data yet.</desc>"

@@ -18,7 +18,8 @@ public final class WebContext {
     let isSecure: Bool
     let isAPI: Bool
     /// The request carried an `Authorization` header (a bad token is a 401, not a sign-in page).
-    var usedBearer = false
+    /// The scheme of the `Authorization` header an API request sent ("bearer", "basic"), if any.
+    var credentialScheme: String?
     var sessionCookieName = ""
     var cookiesToSet: [String] = []
 

@@ -47,6 +47,8 @@ protocol Authenticator: AnyObject {
     func sessionActor(_ secret: String, now: Date) throws -> Actor?
     /// The owner of an API token, or nil.
     func tokenActor(_ secret: String, now: Date) throws -> Actor?
+    /// The user of a user name and password sent with HTTP Basic (MLflow's client does), or nil.
+    func passwordActor(username: String, password: String, address: String, now: Date) throws -> Actor?
 }
 
 /// Where requests come from: which proxies may say so, and whether cookies must be Secure.
@@ -204,16 +206,24 @@ public final class WebLayer {
         return secret
     }
 
-    /// Scripts authenticate with `Authorization: Bearer <token>` on `/api/`; browsers with the
-    /// session cookie (on `/api/` only for reads, since a cookie is sent by any page).
+    /// Scripts authenticate with `Authorization: Bearer <token>` on `/api/`, or with
+    /// `Basic <user:password>` (what MLflow's client sends for MLFLOW_TRACKING_USERNAME);
+    /// browsers with the session cookie (on `/api/` only for reads, since a cookie is sent by
+    /// any page).
     private func authenticate(_ ctx: WebContext) throws {
         guard let authenticator else { return }
         let now = Date()
         if ctx.isAPI, let header = ctx.request.headers["Authorization"] {
-            ctx.usedBearer = true
             let parts = header.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" {
-                ctx.actor = try authenticator.tokenActor(String(parts[1]).trimmingCharacters(in: .whitespaces), now: now)
+            let scheme = parts.first.map { $0.lowercased() } ?? ""
+            ctx.credentialScheme = scheme
+            let credential = parts.count == 2 ? String(parts[1]).trimmingCharacters(in: .whitespaces) : ""
+            if scheme == "bearer" {
+                ctx.actor = try authenticator.tokenActor(credential, now: now)
+            } else if scheme == "basic", let decoded = Data(base64Encoded: credential).flatMap({ String(data: $0, encoding: .utf8) }),
+                      let colon = decoded.firstIndex(of: ":") {
+                ctx.actor = try authenticator.passwordActor(username: String(decoded[..<colon]), password: String(decoded[decoded.index(after: colon)...]),
+                                                            address: ctx.clientAddress, now: now)
             }
         } else if !ctx.sessionIsNew && (!ctx.isAPI || ctx.request.method == "GET" || ctx.request.method == "HEAD") {
             ctx.actor = try authenticator.sessionActor(ctx.session, now: now)
@@ -228,9 +238,13 @@ public final class WebLayer {
         if case .signedIn(let role) = access {
             guard let actor = ctx.actor else {
                 if ctx.isAPI {
-                    var response = JSON.error(ctx.usedBearer ? "The token is not valid: it is unknown, revoked or expired."
-                                                             : "Authentication required: send Authorization: Bearer <token>.", status: 401)
-                    response.headers.set("WWW-Authenticate", "Bearer realm=\"trainyard\"")
+                    let message = switch ctx.credentialScheme {
+                    case "bearer"?: "The token is not valid: it is unknown, revoked or expired."
+                    case "basic"?: "The user name or password is not right, the account is disabled, or it has had too many failed attempts."
+                    default: "Authentication required: send Authorization: Bearer <token> (or Basic with a user name and password)."
+                    }
+                    var response = JSON.error(message, status: 401)
+                    response.headers.set("WWW-Authenticate", "Bearer realm=\"trainyard\", Basic realm=\"trainyard\"")
                     return response
                 }
                 if isForm {
