@@ -9,7 +9,7 @@ extension Fixtures {
     /// a POST route can change.
     static func fingerprint(_ db: Database) throws -> String {
         var parts: [String] = []
-        for table in ["models", "training_jobs", "job_metrics", "deployments", "deployment_replicas", "deployment_status_history",
+        for table in ["models", "training_jobs", "job_metrics", "job_params", "job_tags", "experiments", "deployments", "deployment_replicas", "deployment_status_history",
                       "users", "sessions", "api_tokens", "audit_log"] {
             parts.append("\(table)=\(try count(db, table))")
         }
