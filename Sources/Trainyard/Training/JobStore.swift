@@ -85,6 +85,11 @@ struct JobStore {
         return counts
     }
 
+    /// How many jobs of any status train `modelID` (deleting a model is refused while any do).
+    static func count(_ conn: DatabaseConnection, modelID: Int) throws -> Int {
+        try conn.queryOne("SELECT COUNT(*) AS n FROM training_jobs WHERE model_id = $1", [.int(Int64(modelID))])!.int("n")
+    }
+
     /// Metrics after step `since`, in step order.
     func metrics(_ jobID: Int, since: Int, limit: Int) throws -> [TrainingMetric] {
         try database.query("""
