@@ -42,7 +42,7 @@ public final class TrainyardApp: HTTPResponder {
     /// Every page the app renders; their templates must exist, or the boot fails.
     static let pages: [any PageView.Type] = [
         LoginView.self, UsersView.self, TokensView.self, AuditView.self,
-        DashboardView.self, ModelListView.self, ModelView.self, ConfigureJobView.self, JobListView.self, JobMonitorView.self,
+        DashboardView.self, ModelListView.self, ModelView.self, ModelFormView.self, ConfigureJobView.self, JobListView.self, JobMonitorView.self,
         DeploymentListView.self, DeployFormView.self, DeploymentDetailView.self, DocsIndexView.self, DocsPageView.self,
     ]
 
