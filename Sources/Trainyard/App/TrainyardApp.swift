@@ -87,4 +87,11 @@ public final class TrainyardApp: HTTPResponder {
         routeTable.append(RouteInfo(method: "POST", pattern: pattern, access: access))
         router.post(pattern) { [unowned self] request in self.web.handle(request, access: access, handler) }
     }
+
+    /// Registers a `DELETE` for the JSON API (pages delete with a form POST). Browsers cannot
+    /// send it with a cookie that the web layer accepts, so only Bearer tokens reach it.
+    func delete(_ pattern: String, access: Access, _ handler: @escaping WebLayer.Handler) {
+        routeTable.append(RouteInfo(method: "DELETE", pattern: pattern, access: access))
+        router.add("DELETE", pattern) { [unowned self] request in self.web.handle(request, access: access, handler) }
+    }
 }

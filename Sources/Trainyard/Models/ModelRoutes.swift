@@ -3,7 +3,7 @@ import HTTPServer
 import TemplateEngine
 
 /// The model catalogue and each model's card with its jobs and deployments; operators and
-/// admins add, edit and delete models through forms.
+/// admins add, edit and delete models through forms and the JSON API.
 enum ModelRoutes {
     static func add(to app: TrainyardApp) {
         app.get("/models") { [unowned app] ctx in try listModels(app, ctx) }
@@ -15,6 +15,11 @@ enum ModelRoutes {
         app.post("/models/{slug}", access: .signedIn(.operator)) { [unowned app] ctx in try updateModel(app, ctx) }
         app.post("/models/{slug}/delete", access: .signedIn(.operator)) { [unowned app] ctx in try deleteModel(app, ctx) }
 
+        app.get("/api/models") { [unowned app] ctx in try listModelsAPI(app, ctx) }
+        app.post("/api/models", access: .signedIn(.operator)) { [unowned app] ctx in try createModelAPI(app, ctx) }
+        app.get("/api/models/{slug}") { [unowned app] ctx in try showModelAPI(app, ctx) }
+        app.post("/api/models/{slug}", access: .signedIn(.operator)) { [unowned app] ctx in try updateModelAPI(app, ctx) }
+        app.delete("/api/models/{slug}", access: .signedIn(.operator)) { [unowned app] ctx in try deleteModelAPI(app, ctx) }
     }
 
     static func listModels(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
