@@ -6,7 +6,7 @@ by the HTML validation and accessibility tests."""
 import re
 import urllib.parse
 
-from support import BASE, EMPTY, VIEWER, Client, create_job, hrefs
+from support import BASE, EMPTY, VIEWER, Client, create_job, hrefs, model_paths
 
 
 class Page:
@@ -54,9 +54,19 @@ def collect():
     # Dashboard, models, docs.
     c.get(user, "dashboard", "/")
     models = c.get(user, "models", "/models")
-    model_paths = hrefs(models.text, r"/models/[a-z0-9.-]+")
-    for path in model_paths[:2]:
+    models_shown = model_paths(models.text)
+    for path in models_shown[:2]:
         c.get(user, f"model {path}", path)
+    c.get(user, "model form", "/models/new")
+    c.get(user, "model edit form", models_shown[0] + "/edit")
+    refused = user.submit("/models", {"name": "", "slug": "Not A Slug", "parameters": "lots", "context_length": "12",
+                                      "card": "kept"}, token_from="/models/new")
+    c.add(user, "model form refused", refused, flash=True, errors=True)
+    # A model a job links to: it has a job, so Delete is refused and the demo data stays whole.
+    trained = model_paths(user.get("/training/jobs").text)[0]
+    in_use = user.submit(trained + "/delete", {"return_to": trained}, token_from=trained)
+    assert "can&#39;t be deleted" in in_use.text, "the model of a job is never deleted"
+    c.add(user, "model delete refused", in_use, flash=True)
     docs = c.get(user, "docs index", "/docs")
     for path in hrefs(docs.text, r"/docs/[a-z0-9-]+"):
         c.get(user, f"doc {path}", path)
@@ -67,7 +77,7 @@ def collect():
     c.get(user, "jobs matching nothing", "/training/jobs?q=no-such-job-anywhere")
     c.get(user, "configure", "/training/configure")
     c.get(user, "configure with a model chosen", "/training/configure?" + urllib.parse.urlencode(
-        {"model": model_paths[0].rsplit("/", 1)[1]}))
+        {"model": models_shown[0].rsplit("/", 1)[1]}))
     refused = user.submit("/training/jobs", {"name": "", "model": "", "epochs": "0",
                                              "learning_rate": "5", "batch_size": "7", "notes": ""})
     c.add(user, "configure refused", refused, flash=True, errors=True)
@@ -161,7 +171,8 @@ def collect():
     if EMPTY:
         empty = Client(EMPTY)
         for name, path in (("dashboard", "/"), ("models", "/models"), ("jobs", "/training/jobs"),
-                           ("configure", "/training/configure"), ("deployments", "/deployments")):
+                           ("configure", "/training/configure"), ("deployments", "/deployments"),
+                           ("model form", "/models/new")):
             c.get(empty, f"empty {name}", path)
 
     return c.pages

@@ -133,10 +133,15 @@ def hrefs(html, pattern):
     return seen
 
 
+def model_paths(html):
+    """The model pages `html` links to, in page order (not the Add a model form at /models/new)."""
+    return [path for path in hrefs(html, r"/models/[a-z0-9.-]+") if path != "/models/new"]
+
+
 def create_job(client, name, epochs, model=None, start=False):
     """Creates a training job (and starts it) through the forms; returns its monitor path."""
     if model is None:
-        model = hrefs(client.get("/models").text, r"/models/[a-z0-9.-]+")[0].rsplit("/", 1)[1]
+        model = model_paths(client.get("/models").text)[0].rsplit("/", 1)[1]
     response = client.submit("/training/jobs", {
         "name": name, "model": model, "epochs": str(epochs), "learning_rate": "0.0003",
         "batch_size": "32", "notes": ""})

@@ -42,7 +42,7 @@ public final class TrainyardApp: HTTPResponder {
     /// Every page the app renders; their templates must exist, or the boot fails.
     static let pages: [any PageView.Type] = [
         LoginView.self, UsersView.self, TokensView.self, AuditView.self,
-        DashboardView.self, ModelListView.self, ModelView.self, ConfigureJobView.self, JobListView.self, JobMonitorView.self,
+        DashboardView.self, ModelListView.self, ModelView.self, ModelFormView.self, ConfigureJobView.self, JobListView.self, JobMonitorView.self,
         DeploymentListView.self, DeployFormView.self, DeploymentDetailView.self, DocsIndexView.self, DocsPageView.self,
     ]
 
@@ -86,5 +86,12 @@ public final class TrainyardApp: HTTPResponder {
     func post(_ pattern: String, access: Access, _ handler: @escaping WebLayer.Handler) {
         routeTable.append(RouteInfo(method: "POST", pattern: pattern, access: access))
         router.post(pattern) { [unowned self] request in self.web.handle(request, access: access, handler) }
+    }
+
+    /// Registers a `DELETE` for the JSON API (pages delete with a form POST). Browsers cannot
+    /// send it with a cookie that the web layer accepts, so only Bearer tokens reach it.
+    func delete(_ pattern: String, access: Access, _ handler: @escaping WebLayer.Handler) {
+        routeTable.append(RouteInfo(method: "DELETE", pattern: pattern, access: access))
+        router.add("DELETE", pattern) { [unowned self] request in self.web.handle(request, access: access, handler) }
     }
 }

@@ -3,6 +3,9 @@ import Storage
 
 /// What was done, as the audit trail names it (`?action=`).
 enum AuditAction: String, CaseIterable, Sendable, ListStatusFilter {
+    case modelCreate = "model.create"
+    case modelUpdate = "model.update"
+    case modelDelete = "model.delete"
     case jobCreate = "job.create"
     case jobStart = "job.start"
     case jobStop = "job.stop"

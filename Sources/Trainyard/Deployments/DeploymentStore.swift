@@ -120,6 +120,18 @@ struct DeploymentStore {
         return counts
     }
 
+    /// How many deployments of `modelID` are not deleted (deleting a model is refused while any are).
+    static func count(_ conn: DatabaseConnection, modelID: Int) throws -> Int {
+        try conn.queryOne("SELECT COUNT(*) AS n FROM deployments WHERE model_id = $1 AND deleted_at IS NULL",
+                          [.int(Int64(modelID))])!.int("n")
+    }
+
+    /// Follows a model's rename: the table sorts and searches by its own copy of the model's
+    /// name, so that a page of 100k deployments needs no join.
+    static func renameModel(_ conn: DatabaseConnection, modelID: Int, to name: String) throws {
+        try conn.execute("UPDATE deployments SET model_name = $2 WHERE model_id = $1", [.int(Int64(modelID)), .text(name)])
+    }
+
     func resources(_ id: Int) throws -> DeploymentResources? {
         try database.queryOne("SELECT cpu, memory_mb, gpu, storage_gb FROM deployment_resources WHERE deployment_id = $1",
                               [.int(Int64(id))]).map {

@@ -8,5 +8,10 @@ extension DocsLibrary {
         "rule.memory_mb": DeploymentRules.memoryMB.rangeText,
         "rule.gpu": DeploymentRules.gpu.rangeText,
         "rule.storage_gb": DeploymentRules.storageGB.rangeText,
+        "rule.model_name": Format.grouped(ModelRules.name.maxScalars),
+        "rule.model_slug": String(ModelRules.slug.maxLength),
+        "rule.model_parameters": ModelRules.parameters.rangeText,
+        "rule.model_context": ModelRules.contextLength.rangeText,
+        "rule.model_card": Format.grouped(ModelRules.card.maxScalars),
     ]
 }

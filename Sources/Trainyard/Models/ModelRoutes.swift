@@ -2,11 +2,24 @@ import Foundation
 import HTTPServer
 import TemplateEngine
 
-/// The model catalogue and each model's card with its jobs and deployments.
+/// The model catalogue and each model's card with its jobs and deployments; operators and
+/// admins add, edit and delete models through forms and the JSON API.
 enum ModelRoutes {
     static func add(to app: TrainyardApp) {
         app.get("/models") { [unowned app] ctx in try listModels(app, ctx) }
+        // Before `/models/{slug}`, which would take "new" for a slug (`ModelRules.reservedSlugs`).
+        app.get(Paths.newModel, access: .signedIn(.operator)) { [unowned app] ctx in try showNewModelForm(app, ctx) }
+        app.post("/models", access: .signedIn(.operator)) { [unowned app] ctx in try createModel(app, ctx) }
         app.get("/models/{slug}") { [unowned app] ctx in try showModel(app, ctx) }
+        app.get("/models/{slug}/edit", access: .signedIn(.operator)) { [unowned app] ctx in try showEditModelForm(app, ctx) }
+        app.post("/models/{slug}", access: .signedIn(.operator)) { [unowned app] ctx in try updateModel(app, ctx) }
+        app.post("/models/{slug}/delete", access: .signedIn(.operator)) { [unowned app] ctx in try deleteModel(app, ctx) }
+
+        app.get("/api/models") { [unowned app] ctx in try listModelsAPI(app, ctx) }
+        app.post("/api/models", access: .signedIn(.operator)) { [unowned app] ctx in try createModelAPI(app, ctx) }
+        app.get("/api/models/{slug}") { [unowned app] ctx in try showModelAPI(app, ctx) }
+        app.post("/api/models/{slug}", access: .signedIn(.operator)) { [unowned app] ctx in try updateModelAPI(app, ctx) }
+        app.delete("/api/models/{slug}", access: .signedIn(.operator)) { [unowned app] ctx in try deleteModelAPI(app, ctx) }
     }
 
     static func listModels(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
@@ -17,9 +30,7 @@ enum ModelRoutes {
     }
 
     static func showModel(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
-        guard let slug = ctx.parameter("slug"), let model = try ModelStore(database: app.database).find(slug: slug) else {
-            throw HTTPError.notFound("There is no model with this name in the catalogue.")
-        }
+        let model = try requireModel(app, ctx)
         return try app.web.render(ModelView(
             model: model, cardHTML: MarkdownRenderer().render(model.card).html,
             jobs: try JobStore(database: app.database).recent(limit: 20, modelID: model.id),
@@ -43,9 +54,13 @@ struct ModelListView: PageView {
                  "sizeClass": .string(m.sizeClass.label), "sizeTone": .string(m.sizeClass.rawValue),
                  "parameters": .string(m.parameterLabel), "context": .string(m.contextLabel),
                  "jobs": .int(jobCounts[m.id] ?? 0), "liveDeployments": .int(liveCounts[m.id] ?? 0),
-                 "trainHref": .string(Paths.with(Paths.configure, [("model", m.slug)])), "trainLabel": .string("Train \(m.name)")]
+                 "trainHref": .string(Paths.with(Paths.configure, [("model", m.slug)])), "trainLabel": .string("Train \(m.name)"),
+                 "editHref": .string(Paths.editModel(m.slug)), "editLabel": .string("Edit \(m.name)"),
+                 "deleteAction": .string(Paths.deleteModel(m.slug)), "deleteLabel": .string("Delete \(m.name)")]
             }),
             "hasModels": .bool(!models.isEmpty),
+            "newHref": .string(Paths.newModel),
+            "returnTo": .string(Paths.models),
         ]
     }
 }
@@ -67,6 +82,9 @@ struct ModelView: PageView {
                       "context": .string("\(model.contextLength) tokens")],
             "cardHTML": .string(cardHTML),
             "trainHref": .string(Paths.with(Paths.configure, [("model", model.slug)])),
+            "editHref": .string(Paths.editModel(model.slug)),
+            "deleteAction": .string(Paths.deleteModel(model.slug)),
+            "returnTo": .string(Paths.model(model.slug)),
             "jobs": .list(jobs.map { job in
                 ["name": .string(job.name), "href": .string(Paths.job(job.id)), "status": Badge.of(job.status),
                  "progress": .string(job.percent.map { "\($0)%" } ?? "step \(job.currentStep)"), "created": Format.timestamp(job.createdAt, now: now)]

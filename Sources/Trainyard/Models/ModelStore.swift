@@ -2,7 +2,7 @@ import Foundation
 import Storage
 
 /// A model in the catalogue.
-public struct CatalogueModel: Sendable {
+public struct CatalogueModel: Sendable, Equatable {
     public var id: Int
     public var slug: String
     public var name: String
@@ -59,7 +59,8 @@ struct ModelStore {
         try conn.queryOne("SELECT id FROM models LIMIT 1", []) == nil
     }
 
-    struct NewModel {
+    /// A model row as the caller chose it: validated by `ModelForm`, or the demo catalogue's.
+    struct NewModel: Equatable {
         var slug: String
         var name: String
         var parameters: Int64
@@ -67,17 +68,35 @@ struct ModelStore {
         var card: String
     }
 
+    static let slugConstraint = "models_slug_key"
+
     /// The model's id, inserting it first when no model has its slug.
     static func ensure(_ conn: DatabaseConnection, _ model: NewModel, now: Date) throws -> Int {
         if let row = try conn.queryOne("SELECT id FROM models WHERE slug = $1", [.text(model.slug)]) {
             return try row.int("id")
         }
+        return try insert(conn, model, now: now)
+    }
+
+    /// Inserts `model` with the size class its parameter count puts it in.
+    static func insert(_ conn: DatabaseConnection, _ model: NewModel, now: Date) throws -> Int {
+        try rules(model)
         return try conn.query("""
             INSERT INTO models (slug, name, parameters, size_class, context_length, card, created_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
             """, [.text(model.slug), .text(model.name), .int(model.parameters),
                   .text(SizeClass.forParameters(model.parameters).rawValue), .int(Int64(model.contextLength)),
                   .text(model.card), .date(now)])[0].int("id")
+    }
+
+    /// The form's rules, checked again where the row is written, as a typed error.
+    static func rules(_ model: NewModel) throws {
+        guard !model.name.isEmpty else { throw InvalidInput(field: "name", message: "Enter a name for the model.") }
+        try ModelRules.name.check(model.name)
+        try ModelRules.slug.check(model.slug)
+        try ModelRules.parameters.check(model.parameters)
+        try ModelRules.contextLength.check(model.contextLength)
+        try ModelRules.card.check(model.card)
     }
 
     /// How stores of other features join their rows to the model they belong to: the join, the

@@ -111,6 +111,11 @@ struct JobStore {
         return counts
     }
 
+    /// How many jobs of any status train `modelID` (deleting a model is refused while any do).
+    static func count(_ conn: DatabaseConnection, modelID: Int) throws -> Int {
+        try conn.queryOne("SELECT COUNT(*) AS n FROM training_jobs WHERE model_id = $1", [.int(Int64(modelID))])!.int("n")
+    }
+
     // MARK: Writes
 
     /// A job row with every column chosen by the caller (the form's create, demo data, bulk loads).

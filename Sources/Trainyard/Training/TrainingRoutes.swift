@@ -125,6 +125,7 @@ struct ConfigureJobView: PageView {
                              selected: model.slug == typed["model"]).templateValue
             }),
             "hasModels": .bool(!models.isEmpty),
+            "newModelHref": .string(Paths.newModel),
             "batchSizes": .list(JobRules.batchSizes.map { size in
                 ["value": .string(String(size)), "selected": .bool(String(size) == typed["batch_size"])]
             }),

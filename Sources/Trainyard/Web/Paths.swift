@@ -11,6 +11,10 @@ public enum Paths {
     public static let docs = "/docs"
 
     public static func model(_ slug: String) -> String { "/models/" + percentEncodeSegment(slug) }
+    public static let newModel = "/models/new"
+    public static func editModel(_ slug: String) -> String { model(slug) + "/edit" }
+    public static func deleteModel(_ slug: String) -> String { model(slug) + "/delete" }
+    public static func modelAPI(_ slug: String) -> String { "/api/models/" + percentEncodeSegment(slug) }
     public static func job(_ id: Int) -> String { "/training/jobs/\(id)" }
     public static func deployment(_ id: Int) -> String { "/deployments/\(id)" }
     public static func doc(_ slug: String) -> String { "/docs/" + percentEncodeSegment(slug) }
