@@ -47,3 +47,14 @@ public enum DatabaseError: Error, CustomStringConvertible {
         return false
     }
 }
+
+extension DatabaseError {
+    /// The database could not be reached or answered too late: worth retrying, unlike a
+    /// refused statement.
+    public var isTransient: Bool {
+        switch self {
+        case .unavailable, .timeout: true
+        default: false
+        }
+    }
+}

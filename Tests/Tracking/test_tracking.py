@@ -255,6 +255,21 @@ def test_creating_an_existing_experiment_is_refused(client, experiment_id):
 # Basic auth (what MLFLOW_TRACKING_USERNAME/PASSWORD send)
 
 
+@pytest.mark.trainyard
+def test_artifacts_are_refused_with_a_clear_error(client, tmp_path):
+    # Trainyard stores no files: the client's artifact upload must fail loudly, not write locally.
+    # (Its own experiment, so the searches above keep seeing exactly the script's runs.)
+    run = client.create_run(client.create_experiment(f"{EXPERIMENT}-artifacts"))
+    artifact = tmp_path / "notes.txt"
+    artifact.write_text("not stored")
+    with pytest.raises(MlflowException) as refused:
+        client.log_artifact(run.info.run_id, str(artifact))
+    assert "NOT_IMPLEMENTED" in str(refused.value) or "501" in str(refused.value), str(refused.value)
+    assert "not supported" in str(refused.value), str(refused.value)
+    client.set_terminated(run.info.run_id, "KILLED")
+    assert client.get_run(run.info.run_id).info.status == "KILLED"
+
+
 def is_auth_error(error):
     """A refusal for credentials: a 401/403, whether or not the body is MLflow's JSON error."""
     return error.get_http_status_code() in (401, 403) or re.search(r"\b40[13]\b", str(error)) is not None

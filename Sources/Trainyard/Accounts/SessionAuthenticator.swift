@@ -7,7 +7,7 @@ final class SessionAuthenticator: Authenticator {
     let idleTimeout: TimeInterval
     let lifetime: TimeInterval
     /// Basic credentials recently proven, so a training script logging every second costs one
-    /// argon2 check per `verifiedFor`, not one per request.
+    /// argon2 check every five minutes, not one per request.
     private let verified = VerifiedPasswords(lifetime: 300)
 
     init(accounts: AccountStore, configuration: AppConfiguration) {

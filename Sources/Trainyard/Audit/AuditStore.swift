@@ -14,6 +14,7 @@ enum AuditAction: String, CaseIterable, Sendable, ListStatusFilter {
     case jobBaseModel = "job.base_model"
     case runCreate = "run.create"
     case runEnd = "run.end"
+    case runStatus = "run.status"
     case experimentCreate = "experiment.create"
     case deploymentCreate = "deployment.create"
     case deploymentActivate = "deployment.activate"

@@ -105,7 +105,7 @@ struct RunSearch {
         case "run_name": run.job.name
         case "status": TrackingJSON.status(run.job)
         case "user_id": run.userID
-        case "artifact_uri": ""
+        case "artifact_uri": TrackingJSON.artifactURI(run)
         case "lifecycle_stage": "active"
         default: nil
         }

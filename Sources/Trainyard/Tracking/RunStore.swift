@@ -110,7 +110,7 @@ struct RunStore {
                     """, [.int(Int64(id)), .text(new.rawValue), SQLValue(reason), ends ? .date(endTime ?? now) : .null, .date(now)])
                 if new != current {
                     try JobStore.adjustCounts(conn, from: current, to: new)
-                    try AuditStore.record(conn, actor, ends ? .runEnd : .runCreate, target: "\(id)",
+                    try AuditStore.record(conn, actor, ends ? .runEnd : .runStatus, target: "\(id)",
                                           details: "\(current.rawValue) → \(new.rawValue)" + (reason.map { ": \($0)" } ?? ""), now: now)
                 }
             } else if let endTime {

@@ -59,8 +59,14 @@ enum TrackingJSON {
             ("run_uuid", .string(id)), ("experiment_id", .string(String(job.experiment?.id ?? 0))), ("run_name", .string(job.name)),
             ("user_id", .string(run.userID)), ("status", .string(status(job))), ("start_time", ms(job.startedAt ?? job.createdAt)),
             ("end_time", ended ? job.finishedAt.map(ms) : nil),
-            ("artifact_uri", .string("")), ("lifecycle_stage", .string("active")), ("run_id", .string(id)),
+            ("artifact_uri", .string(artifactURI(run))), ("lifecycle_stage", .string("active")), ("run_id", .string(id)),
         ])
+    }
+
+    /// Where the client would put artifacts: the server's artifact proxy, so `log_artifact`
+    /// reaches Trainyard and gets a clear NOT_IMPLEMENTED instead of writing to a local path.
+    static func artifactURI(_ run: TrackedRun) -> String {
+        "mlflow-artifacts:/\(run.job.experiment?.id ?? 0)/\(run.job.run?.runID ?? "")/artifacts"
     }
 
     static func metric(key: String, value: Double, at: Date, step: Int) -> JSONValue {

@@ -44,6 +44,12 @@ enum TrackingRoutes {
             return error.response
         } catch let error as InvalidInput {
             return TrackingError.invalid(error.message).response
+        } catch let error as DatabaseError where error.isTransient {
+            // The client retries 503 (honouring Retry-After); nothing of the request was applied.
+            var response = TrackingError(code: "TEMPORARILY_UNAVAILABLE", message: "The database is unavailable; the request was not applied. Retry shortly.",
+                                         status: 503).response
+            response.headers.set("Retry-After", "2")
+            return response
         } catch {
             app.logger.error("tracking request failed", metadata: ["path": "\(ctx.request.path)", "error": "\(error)"])
             return TrackingError(code: "INTERNAL_ERROR", message: "The tracking request failed on the server; it was not applied.", status: 500).response
@@ -264,8 +270,9 @@ enum TrackingRoutes {
         if metricItems.count > TrackingLimits.maxMetricsPerBatch {
             throw TrackingError.invalid("A batch logging request can contain at most \(TrackingLimits.maxMetricsPerBatch) metrics. Got \(metricItems.count) metrics. Please split up metrics across multiple requests and try again.")
         }
-        for (name, count) in [("params", paramCount), ("tags", tagCount)] where count > TrackingLimits.maxParamsPerBatch {
-            throw TrackingError.invalid("A batch logging request can contain at most \(TrackingLimits.maxParamsPerBatch) \(name). Got \(count) \(name). Please split up \(name) across multiple requests and try again.")
+        for (name, count, limit) in [("params", paramCount, TrackingLimits.maxParamsPerBatch), ("tags", tagCount, TrackingLimits.maxTagsPerBatch)]
+        where count > limit {
+            throw TrackingError.invalid("A batch logging request can contain at most \(limit) \(name). Got \(count) \(name). Please split up \(name) across multiple requests and try again.")
         }
         let total = metricItems.count + paramCount + tagCount
         if total > TrackingLimits.maxEntitiesPerBatch {

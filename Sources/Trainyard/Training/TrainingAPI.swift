@@ -1,7 +1,7 @@
 import Foundation
 import HTTPServer
 
-/// `GET /api/training/{id}/metrics?key=/// `GET /api/training/{id}/metrics?since=&limit=`: a job and its metrics after step `since`.since=&limit=`: a job and its metrics (every key, or
+/// `GET /api/training/{id}/metrics?key=&since=&limit=`: a job and its metrics (every key, or
 /// the `key`s asked for) after step `since`, at most `limit` points per key.
 extension TrainingRoutes {
     static let maxMetricsPerRequest = 10_000
