@@ -106,20 +106,7 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
         // Writer lock before the connection: a thread waiting for the lock holds no connection,
         // so the lock holder can always get one.
         try withWriterLock {
-            try withConnection { connection in
-                try connection.execute("BEGIN IMMEDIATE")
-                let result: T
-                do {
-                    result = try body(connection)
-                    try connection.execute("COMMIT")
-                } catch {
-                    if connection.inTransaction {
-                        _ = try? connection.execute("ROLLBACK")
-                    }
-                    throw error
-                }
-                return result
-            }
+            try withConnection { connection in try Self.immediateTransaction(connection, body) }
         }
     }
 
@@ -129,23 +116,30 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
                 // The pragma is a no-op inside a transaction, so it is set around it.
                 try connection.execute("PRAGMA foreign_keys = OFF")
                 defer { _ = try? connection.execute("PRAGMA foreign_keys = ON") }
-                try connection.execute("BEGIN IMMEDIATE")
-                let result: T
-                do {
-                    result = try body(connection)
+                return try Self.immediateTransaction(connection, body) {
                     if let dangling = try connection.query("PRAGMA foreign_key_check").first {
                         throw DatabaseError.foreignKeyViolation(
                             message: "a row of \((try? dangling.string("table")) ?? "a table") refers to a missing \((try? dangling.string("parent")) ?? "row")")
                     }
-                    try connection.execute("COMMIT")
-                } catch {
-                    if connection.inTransaction {
-                        _ = try? connection.execute("ROLLBACK")
-                    }
-                    throw error
                 }
-                return result
             }
+        }
+    }
+
+    /// `BEGIN IMMEDIATE`, `body`, `check`, `COMMIT`; a rollback if any of them throws.
+    private static func immediateTransaction<T>(_ connection: SQLiteConnection, _ body: (DatabaseConnection) throws -> T,
+                                                beforeCommit check: () throws -> Void = {}) throws -> T {
+        try connection.execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body(connection)
+            try check()
+            try connection.execute("COMMIT")
+            return result
+        } catch {
+            if connection.inTransaction {
+                _ = try? connection.execute("ROLLBACK")
+            }
+            throw error
         }
     }
 
