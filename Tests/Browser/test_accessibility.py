@@ -108,8 +108,11 @@ def test_every_control_is_labelled_and_errors_are_tied(all_pages):
             if re.search(r'type="(hidden|submit)"', tag):
                 continue
             control_id = re.search(r'\sid="([^"]+)"', tag)
-            # A <label>, or (for the per-row controls of a table) an aria-label naming the row.
-            named = re.search(r'\saria-label="[^"]+"', tag)
+            # A <label>, or (for the per-row controls of a table) an aria-label naming the row, or
+            # aria-labelledby pointing at text on the page (every id it names must exist).
+            labelled_by = re.search(r'\saria-labelledby="([^"]+)"', tag)
+            named = re.search(r'\saria-label="[^"]+"', tag) or (
+                labelled_by and all(ref in ids for ref in labelled_by.group(1).split()))
             assert (control_id and control_id.group(1) in labelled) or tag in wrapped or named, \
                 f"control without a label: {tag} on {page.url}"
             for ref in (re.search(r'aria-describedby="([^"]+)"', tag) or [None, ""])[1].split():
