@@ -6,6 +6,8 @@
    while one more thread keeps loading the monitor page of one of those runs.
 
     python3 bench/tracking_load.py --url http://127.0.0.1:8080 --username bench --password …
+
+Against a reference server (MLflow's own, which ignores the credentials): --no-monitor.
 """
 
 import argparse
@@ -17,6 +19,9 @@ import statistics
 import threading
 import time
 import urllib.parse
+
+
+RESULTS = {}
 
 
 class Connection:
@@ -75,6 +80,7 @@ def big_batches(args):
         if status != 200:
             errors += 1
         times.append(elapsed * 1000)
+    RESULTS.update(batch_p50=percentile(times, 50), batch_p99=percentile(times, 99), batch_errors=errors)
     print(f"log-batch of 1,000 metrics x {args.batches}: p50 {percentile(times, 50):.1f} ms, "
           f"p99 {percentile(times, 99):.1f} ms, max {max(times):.1f} ms, errors {errors}")
 
@@ -100,13 +106,13 @@ def many_runs(args):
     setup = Connection(args.url, args.username, args.password)
     experiment = f"bench-runs-{int(time.time())}"
     runs = [new_run(setup, experiment) for _ in range(args.runs)]
-    status, body, _ = setup.call("GET", f"/api/2.0/mlflow/runs/get?run_id={runs[0]}")
-    watched = None
-    monitor_conn, cookie = sign_in(args.url, args.username, args.password)
-    monitor_conn.request("GET", "/training/jobs?experiment=" + urllib.parse.quote(experiment), headers={"Cookie": cookie})
-    listing = monitor_conn.getresponse().read().decode()
-    paths = re.findall(r'href="(/training/jobs/\d+)"', listing)
-    watched = paths[0] if paths else None
+    watched, monitor_conn, cookie = None, None, None
+    if not args.no_monitor:
+        monitor_conn, cookie = sign_in(args.url, args.username, args.password)
+        monitor_conn.request("GET", "/training/jobs?experiment=" + urllib.parse.quote(experiment), headers={"Cookie": cookie})
+        listing = monitor_conn.getresponse().read().decode()
+        paths = re.findall(r'href="(/training/jobs/\d+)"', listing)
+        watched = paths[0] if paths else None
 
     stop = time.monotonic() + args.seconds
     lock = threading.Lock()
@@ -165,6 +171,9 @@ def many_runs(args):
     print(f"{args.runs} runs x 10-metric batch every second for {args.seconds} s: {sent[0]} batches "
           f"({sent[0] / args.seconds:.0f}/s), errors {errors[0]}, log-batch p50 {percentile(batch_times, 50):.1f} ms, "
           f"p99 {percentile(batch_times, 99):.1f} ms")
+    RESULTS.update(runs_p50=percentile(batch_times, 50), runs_p99=percentile(batch_times, 99), runs_errors=errors[0], runs_sent=sent[0])
+    if args.no_monitor:
+        return
     print(f"monitor {watched} meanwhile: {len(monitor_times)} loads, errors {monitor_errors[0]}, "
           f"p50 {percentile(monitor_times, 50):.1f} ms, p99 {percentile(monitor_times, 99):.1f} ms")
 
@@ -177,9 +186,14 @@ def main():
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--no-monitor", action="store_true", help="a reference tracking server: no Trainyard pages")
+    parser.add_argument("--json", help="also write the figures here, for the ratio against a reference")
     args = parser.parse_args()
     big_batches(args)
     many_runs(args)
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(RESULTS, out)
 
 
 if __name__ == "__main__":

@@ -385,4 +385,37 @@ import TrainyardTestSupport
         let many = (0..<12).map { "job=\($0 + 1)" }.joined(separator: "&")
         #expect(try browser.get("/training/compare?\(many)").body.contains("At most 10 jobs"))
     }
+
+    @Test(arguments: TestDatabaseKind.enabled)
+    func aRunWithoutABaseModelGetsOnePickedOnItsPageOnce(_ kind: TestDatabaseKind) throws {
+        let running = try RunningApp(kind)
+        defer { running.stop() }
+        let model = try Fixtures.model(running.database, slug: "picked-lfm", name: "Picked LFM")
+        let simulated = try Fixtures.job(running.database, modelID: model)
+        let client = try Client(running)
+        let id = try Self.run(client)
+        #expect(try client.post("runs/update", ["run_id": id, "status": "FINISHED"]).status == 200)
+        let job = try #require(try RunStore(database: running.database).job(runID: id))
+        let browser = try running.browser()
+        let page = try browser.get("/training/jobs/\(job.id)")
+        #expect(page.body.contains("Set base model") && !page.body.contains("Deploy with options"))
+        // Deploying before a model is known is refused with a message, and creates nothing.
+        #expect(try browser.post("/deployments", [("job_id", String(job.id))]).status == 303)
+        #expect(try browser.get("/training/jobs/\(job.id)").body.contains("This run has no base model yet"))
+        #expect(try running.database.query("SELECT id FROM deployments").isEmpty)
+
+        #expect(try browser.post("/training/jobs/\(job.id)/base-model", [("model", "no-such-model")]).status == 303)
+        #expect(try browser.get("/training/jobs/\(job.id)").body.contains("Pick a model from the catalogue."))
+        #expect(try browser.post("/training/jobs/\(simulated)/base-model", [("model", "picked-lfm")]).status == 303)
+        #expect(try browser.get("/training/jobs/\(simulated)").body.contains("Only reported runs take a base model"))
+        #expect(try browser.post("/training/jobs/999999/base-model", [("model", "picked-lfm")]).status == 404)
+
+        #expect(try browser.post("/training/jobs/\(job.id)/base-model", [("model", "picked-lfm")]).status == 303)
+        let after = try browser.get("/training/jobs/\(job.id)")
+        #expect(after.body.contains("Base model set to Picked LFM.") && after.body.contains("Deploy with options"))
+        #expect(try running.database.query("SELECT details FROM audit_log WHERE action = 'job.base_model'").map { try $0.string("details") } == ["Picked LFM"])
+        #expect(try browser.post("/training/jobs/\(job.id)/base-model", [("model", "picked-lfm")]).status == 303)
+        #expect(try browser.get("/training/jobs/\(job.id)").body.contains("This run already has its base model."))
+        #expect(try running.database.query("SELECT id FROM audit_log WHERE action = 'job.base_model'").count == 1)
+    }
 }

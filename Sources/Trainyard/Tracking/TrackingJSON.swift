@@ -6,10 +6,7 @@ import Storage
 /// ids as strings, times as integer milliseconds, empty lists left out.
 enum TrackingJSON {
     static func response(_ value: JSONValue, status: Int = 200) -> HTTPResponse {
-        let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
-        var response = HTTPResponse.json(Array(data), status: status)
-        response.headers.set("Cache-Control", "no-store")
-        return response
+        JSON.response(value, status: status)
     }
 
     static let empty = response(.object([]))

@@ -245,21 +245,23 @@ enum TrackingRoutes {
     }
 
     static func logParameter(_ app: TrainyardApp, _ r: TrackingRequest, _ ctx: WebContext) throws -> JSONValue {
-        let id = try r.runID()
-        let key = try r.string("key") ?? ""
-        try TrackingLimits.checkKey(key, path: "key", entity: "Param key")
-        let value = try r.string("value") ?? ""
-        try TrackingLimits.checkLength(value, limit: TrackingLimits.maxParamValueLength, entity: "Param value")
-        return try log(app, id, .init(params: [.init(key: key, value: value)]))
+        let param = try pair(r, keyEntity: "Param key", valueLimit: TrackingLimits.maxParamValueLength, valueEntity: "Param value")
+        return try log(app, try r.runID(), .init(params: [param]))
     }
 
     static func setTag(_ app: TrainyardApp, _ r: TrackingRequest, _ ctx: WebContext) throws -> JSONValue {
-        let id = try r.runID()
+        let tag = try pair(r, keyEntity: "key", valueLimit: TrackingLimits.maxTagValueLength, valueEntity: "value")
+        return try log(app, try r.runID(), .init(tags: [tag]))
+    }
+
+    /// The `key` and `value` of log-parameter and set-tag, checked as MLflow checks them.
+    private static func pair(_ r: TrackingRequest, keyEntity: String, valueLimit: Int, valueEntity: String) throws -> RunDataStore.KeyValue {
+        _ = try r.runID()
         let key = try r.string("key") ?? ""
-        try TrackingLimits.checkKey(key, path: "key", entity: "key")
+        try TrackingLimits.checkKey(key, path: "key", entity: keyEntity)
         let value = try r.string("value") ?? ""
-        try TrackingLimits.checkLength(value, limit: TrackingLimits.maxTagValueLength, entity: "value")
-        return try log(app, id, .init(tags: [.init(key: key, value: value)]))
+        try TrackingLimits.checkLength(value, limit: valueLimit, entity: valueEntity)
+        return RunDataStore.KeyValue(key: key, value: value)
     }
 
     static func logBatch(_ app: TrainyardApp, _ r: TrackingRequest, _ ctx: WebContext) throws -> JSONValue {

@@ -32,23 +32,9 @@ extension TrainingRoutes {
         var series: [JobMetricsResponse.Series] = []
         for key in keys {
             let points = try store.points(id, key: key, after: since, limit: limit)
-            series.append(.init(key: key, points: points.map { .init(step: $0.step, value: JSONNumber($0.value), timestamp: Format.iso($0.recordedAt)) }))
+            series.append(.init(key: key, points: points.map { .init(step: $0.step, value: $0.value, timestamp: Format.iso($0.recordedAt)) }))
         }
         return JSON.response(JobMetricsResponse(job: .init(job), metrics: series))
-    }
-}
-
-/// A metric value in JSON: a number, or the strings "NaN", "Infinity", "-Infinity" (JSON has
-/// no literal for them; MLflow's client sends them the same way).
-struct JSONNumber: Encodable, Equatable {
-    var value: Double
-    init(_ value: Double) { self.value = value }
-
-    func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        if value.isNaN { try container.encode("NaN") } else if value.isInfinite { try container.encode(value < 0 ? "-Infinity" : "Infinity") } else {
-            try container.encode(value)
-        }
     }
 }
 
@@ -84,7 +70,8 @@ struct JobMetricsResponse: Encodable {
 
     struct Point: Encodable {
         var step: Int
-        var value: JSONNumber
+        /// NaN and infinities come out as "NaN", "Infinity", "-Infinity" (JSON's encoder setting).
+        var value: Double
         var timestamp: String
     }
 
