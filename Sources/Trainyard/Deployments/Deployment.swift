@@ -18,6 +18,20 @@ struct Deployment: Equatable {
     var deletedAt: Date?
     var stats: DeploymentStats
     var statsAt: Date?
+    /// The serving revision, and the one being rolled out beside it (if any).
+    var revision: Int
+    var rolloutRevision: Int?
+    /// When the runner first began starting a replica of the current start or rollout: the
+    /// start deadline counts from here, so time the runner was not running does not count.
+    var rolloutStartedAt: Date?
+    var failureReason: String?
+    /// The deployment a rollback-to-version replaces once this one is active.
+    var replacesID: Int?
+    /// The mean requests per second over the hour before the latest window.
+    var rpsBaseline: Double
+    /// Set while a guardrail's breach is sustained.
+    var attentionSince: Date?
+    var attentionReason: String?
 
     var modelSlug: String { model.slug }
     var modelName: String { model.name }
@@ -87,8 +101,12 @@ enum ReplicaStatus: String, CaseIterable, Sendable, BadgeStatus {
 struct DeploymentReplica {
     var id: Int
     var ordinal: Int
+    var revision: Int
     var status: ReplicaStatus
     var updatedAt: Date
+    var restarts: Int
+    var lastFailure: String?
+    var retryAt: Date?
 }
 
 struct DeploymentResources: Equatable {
@@ -127,10 +145,91 @@ enum DeploymentRules {
     }
 }
 
+/// What a history row records; with the row's status, revision and replica count it is a
+/// snapshot of the deployment after the event.
+enum DeploymentEvent: String, CaseIterable, Sendable {
+    case deploy, activate, pause, resume, scale, revision, rollout
+    case rolloutFailed = "rollout_failed"
+    case rollback, fail, retry, delete, replaced
+    case guardrailBreach = "guardrail_breach"
+    case guardrailRecovery = "guardrail_recovery"
+    /// Rows from before events were recorded, when not otherwise recognisable.
+    case status
+
+    /// The word on chart markers and in the legend.
+    var label: String {
+        switch self {
+        case .deploy: "Deploy"
+        case .activate: "Active"
+        case .pause: "Pause"
+        case .resume: "Resume"
+        case .scale: "Scale"
+        case .revision: "Revision"
+        case .rollout: "Rolled out"
+        case .rolloutFailed: "Rollout failed"
+        case .rollback: "Rollback"
+        case .fail: "Failed"
+        case .retry: "Retry"
+        case .delete: "Deleted"
+        case .replaced: "Replaced"
+        case .guardrailBreach: "Guardrail breach"
+        case .guardrailRecovery: "Guardrail recovery"
+        case .status: "Status"
+        }
+    }
+
+    /// A one-letter mark drawn on the chart, so markers read without colour.
+    var mark: String {
+        switch self {
+        case .deploy, .activate: "D"
+        case .pause: "P"
+        case .resume, .retry: "R"
+        case .scale: "S"
+        case .revision, .rollout, .rolloutFailed: "V"
+        case .rollback: "B"
+        case .fail, .delete, .replaced, .status: "X"
+        case .guardrailBreach, .guardrailRecovery: "G"
+        }
+    }
+}
+
 struct DeploymentHistoryEntry {
+    var id: Int
     var oldStatus: String?
     var newStatus: String
+    var event: DeploymentEvent
+    var revision: Int?
+    var replicas: Int?
     var changedBy: String
     var reason: String
     var at: Date
+}
+
+/// A config snapshot: replicas and resources, who made it and why. Append-only.
+struct DeploymentRevision: Equatable {
+    var number: Int
+    var replicas: Int
+    var resources: DeploymentResources
+    var createdBy: String
+    var createdAt: Date
+    var reason: String
+    /// For a rollback: the revision whose config this copies.
+    var sourceRevision: Int?
+    /// Why its rollout failed (written once).
+    var failedReason: String?
+
+    /// "replicas 2 → 4, memory 8 GB → 16 GB" against `old`; empty when nothing differs.
+    func changes(from old: DeploymentRevision) -> [String] {
+        var out: [String] = []
+        if replicas != old.replicas { out.append("replicas \(old.replicas) → \(replicas)") }
+        if resources.cpu != old.resources.cpu {
+            out.append("CPU \(Format.compact(old.resources.cpu)) → \(Format.compact(resources.cpu)) cores")
+        }
+        if resources.memoryMB != old.resources.memoryMB {
+            out.append("memory \(Format.memory(megabytes: old.resources.memoryMB)) → \(Format.memory(megabytes: resources.memoryMB))")
+        }
+        if resources.gpu != old.resources.gpu { out.append("GPUs \(old.resources.gpu) → \(resources.gpu)") }
+        if resources.storageGB != old.resources.storageGB { out.append("storage \(old.resources.storageGB) → \(resources.storageGB) GB") }
+        return out
+    }
 }
