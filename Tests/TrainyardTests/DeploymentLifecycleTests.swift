@@ -400,6 +400,75 @@ import HTTPServer
         #expect(try store.find(first)?.endpoint == "/api/inference/new/v1.0.0")
     }
 
+    // MARK: Guardrails
+
+    /// Writes one minute's figures as the runner would, with a chosen P95.
+    func writeMinute(_ w: World, _ id: Int, minute: Int, p95: Double) throws {
+        let d = try w.deployment(id)
+        let bucket = InferenceSimulator.Bucket(minute: minute, requests: 600, errors: 1, p50: 40, p95: p95, p99: p95 * 1.5)
+        try w.db.transaction { conn in
+            try DeploymentStore.insertBucket(conn, id, bucket)
+            try DeploymentStore.setLatestStats(conn, id, bucket)
+            try GuardrailStore.evaluate(conn, d, latest: bucket, now: bucket.start.addingTimeInterval(59))
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.enabled)
+    func aSustainedBreachFlagsOnceAndTheRecoveryIsRecorded(_ kind: TestDatabaseKind) throws {
+        let w = try World(kind)
+        defer { w.db.close() }
+        let id = try w.deploy()
+        try w.run(from: 1, to: 11)
+        let guardrails = GuardrailStore(database: w.db)
+        guard case .added = try guardrails.add(id, metric: .p95, threshold: 500, minutes: 3, action: .flag, by: .system, now: w.at(12)) else {
+            Issue.record("not added"); return
+        }
+        let m0 = DeploymentRunner.minute(of: w.at(120))
+        try writeMinute(w, id, minute: m0, p95: 900)
+        try writeMinute(w, id, minute: m0 + 1, p95: 900)
+        #expect(try w.deployment(id).attentionSince == nil)          // two minutes are not three
+        try writeMinute(w, id, minute: m0 + 2, p95: 900)
+        let flagged = try w.deployment(id)
+        #expect(flagged.attentionSince != nil && flagged.attentionReason == "P95 latency above 500 ms for 3 minutes")
+        for k in 3...6 { try writeMinute(w, id, minute: m0 + k, p95: 950) }   // still breached: no second flag
+        #expect(try w.history(id).filter { $0.event == .guardrailBreach }.count == 1)
+        #expect(try w.history(id).first { $0.event == .guardrailBreach }?.reason == "breach: P95 latency above 500 ms for 3 minutes (latest 900 ms); flagged")
+        #expect(try w.deployment(id).status == .active)
+        let request = ListRequest(DeploymentRoutes.list, QueryParameters())
+        #expect(try w.store.list(request.slice, filters: .init(attention: true)).rows.map(\.id) == [id])
+
+        try writeMinute(w, id, minute: m0 + 7, p95: 300)
+        #expect(try w.deployment(id).attentionSince == nil)
+        #expect(try w.history(id).filter { $0.event == .guardrailRecovery }.count == 1)
+        try writeMinute(w, id, minute: m0 + 8, p95: 300)
+        #expect(try w.history(id).filter { $0.event == .guardrailRecovery }.count == 1)
+        #expect(try w.store.list(request.slice, filters: .init(attention: true)).rows.isEmpty)
+    }
+
+    @Test(arguments: TestDatabaseKind.enabled)
+    func aPauseGuardrailPausesOnceAsTheGuardrail(_ kind: TestDatabaseKind) throws {
+        let w = try World(kind)
+        defer { w.db.close() }
+        let id = try w.deploy()
+        try w.run(from: 1, to: 11)
+        _ = try GuardrailStore(database: w.db).add(id, metric: .errorRate, threshold: 2, minutes: 2, action: .pause, by: .system, now: w.at(12))
+        let m0 = DeploymentRunner.minute(of: w.at(120))
+        let d = try w.deployment(id)
+        for k in 0...1 {
+            let bucket = InferenceSimulator.Bucket(minute: m0 + k, requests: 1000, errors: 50, p50: 40, p95: 100, p99: 150)
+            try w.db.transaction { conn in
+                try DeploymentStore.insertBucket(conn, id, bucket)
+                try GuardrailStore.evaluate(conn, try #require(try DeploymentStore.lockedDeployment(conn, id)), latest: bucket, now: bucket.start)
+            }
+        }
+        let paused = try w.deployment(id)
+        #expect(paused.status == .paused && d.status == .active)
+        let pauses = try w.history(id).filter { $0.event == .pause }
+        #expect(pauses.count == 1 && pauses[0].changedBy == "guardrail")
+        #expect(pauses[0].reason == "paused by guardrail: Error rate above 2 % for 2 minutes")
+        #expect(try Fixtures.deploymentCounts(w.db)["paused"] == 1)
+    }
+
     @Test func instantsNeedISO8601WithAnOffset() {
         let base = Date(timeIntervalSince1970: 1_796_047_200)   // 2026-11-30T14:00:00Z
         #expect(Instant.parse("2026-11-30T14:00Z") == base)
