@@ -115,10 +115,14 @@ import TrainyardTestSupport
         #expect(try Fixtures.count(db, "deployments") == 24)
 
         // Thresholds show in text as well as colour.
-        try db.execute("UPDATE deployments SET error_rate = 0.034, p95_ms = 812 WHERE id = $1", [.int(Int64(ids[0]))])
+        try db.execute("UPDATE deployments SET error_rate = 0.034, p50_ms = 60, p95_ms = 812 WHERE id = $1", [.int(Int64(ids[0]))])
+        try db.execute("UPDATE deployments SET status = 'active', error_rate = 0.01, p50_ms = 100, p95_ms = 600, rps = 1, rps_baseline = 4 WHERE id = $1", [.int(Int64(ids[2]))])
         let flagged = try browser.get("/deployments?status=active&sort=errors&dir=desc")
-        #expect(flagged.body.contains("3.40 %% <span class=\"metric-flag\">high</span>".replacingOccurrences(of: "%%", with: "%")))
-        #expect(flagged.body.contains("812 ms <span class=\"metric-flag\">high</span>"))
+        #expect(flagged.body.contains("3.40 %% <span class=\"metric-flag\" title=\"Critical: above 2 %%\">critical</span>".replacingOccurrences(of: "%%", with: "%")))
+        #expect(flagged.body.contains("812 ms <span class=\"metric-flag\" title=\"Critical: 13.5× P50, above 10×\">critical</span>"))
+        #expect(flagged.body.contains("1.00 %% <span class=\"metric-flag\" title=\"Warning: 0.5–2 %%\">warning</span>".replacingOccurrences(of: "%%", with: "%")))
+        #expect(flagged.body.contains("600 ms <span class=\"metric-flag\" title=\"Warning: 6.0× P50, above 5×\">warning</span>"))
+        #expect(flagged.body.contains("<span class=\"metric-flag\" title=\"Warning: down 75 % on the last hour\">warning</span>"))
     }
 
     @Test(arguments: TestDatabaseKind.enabled)

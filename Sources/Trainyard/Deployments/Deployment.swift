@@ -48,14 +48,93 @@ struct DeploymentStats: Equatable {
     var errorRate: Double
 
     static let zero = DeploymentStats(rps: 0, p50: 0, p95: 0, p99: 0, errorRate: 0)
+}
 
-    /// Thresholds from the monitoring guidance: P50 above 200 ms is a warning, P95 above 500 ms
-    /// and errors above 1 % are critical.
-    static let p50Warning = 200.0, p95Critical = 500.0, errorCritical = 0.01
+/// How worrying a figure is, by the monitoring guidance's threshold table (Docs: Deployments).
+enum Severity: Int, Comparable, Sendable {
+    case healthy, warning, critical
 
-    var p50IsHigh: Bool { p50 > Self.p50Warning }
-    var p95IsHigh: Bool { p95 > Self.p95Critical }
-    var errorsAreHigh: Bool { errorRate > Self.errorCritical }
+    static func < (a: Severity, b: Severity) -> Bool { a.rawValue < b.rawValue }
+
+    var tone: String {
+        switch self {
+        case .healthy: "success"
+        case .warning: "warning"
+        case .critical: "danger"
+        }
+    }
+
+    /// The word beside a flagged figure, so the state reads without colour.
+    var word: String {
+        switch self {
+        case .healthy: "healthy"
+        case .warning: "warning"
+        case .critical: "critical"
+        }
+    }
+}
+
+/// A figure's severity and the sentence that explains it.
+struct HealthCheck: Equatable {
+    var severity: Severity
+    var note: String
+}
+
+/// The threshold table, applied to one window (and the hour before it, for traffic):
+///
+/// | Metric | Warning | Critical |
+/// |---|---|---|
+/// | P50 | > 200 ms | > 500 ms |
+/// | P95 | > 5× P50 | > 10× P50 |
+/// | P99 | > 3× P95 | > 5× P95 |
+/// | Error rate | 0.5–2 % | > 2 % |
+/// | Traffic | drop > 50 % on the last hour | zero |
+extension DeploymentStats {
+    static let p50Warning = 200.0, p50Critical = 500.0
+    static let p95WarningRatio = 5.0, p95CriticalRatio = 10.0
+    static let p99WarningRatio = 3.0, p99CriticalRatio = 5.0
+    static let errorWarning = 0.005, errorCritical = 0.02
+    static let trafficDropWarning = 0.5
+
+    var p50Health: HealthCheck {
+        if p50 > Self.p50Critical { return HealthCheck(severity: .critical, note: "Critical: above 500 ms") }
+        if p50 > Self.p50Warning { return HealthCheck(severity: .warning, note: "Warning: above 200 ms") }
+        return HealthCheck(severity: .healthy, note: "Healthy: under 200 ms")
+    }
+
+    private static func ratio(_ a: Double, _ b: Double) -> Double? { b > 0 ? a / b : nil }
+    private static func times(_ r: Double) -> String { Format.fixed(r, 1) + "×" }
+
+    var p95Health: HealthCheck {
+        guard let r = Self.ratio(p95, p50) else { return HealthCheck(severity: .healthy, note: "no P50 to compare with") }
+        if r > Self.p95CriticalRatio { return HealthCheck(severity: .critical, note: "Critical: \(Self.times(r)) P50, above 10×") }
+        if r > Self.p95WarningRatio { return HealthCheck(severity: .warning, note: "Warning: \(Self.times(r)) P50, above 5×") }
+        return HealthCheck(severity: .healthy, note: "Healthy: \(Self.times(r)) P50, up to 5×")
+    }
+
+    var p99Health: HealthCheck {
+        guard let r = Self.ratio(p99, p95) else { return HealthCheck(severity: .healthy, note: "no P95 to compare with") }
+        if r > Self.p99CriticalRatio { return HealthCheck(severity: .critical, note: "Critical: \(Self.times(r)) P95, above 5×") }
+        if r > Self.p99WarningRatio { return HealthCheck(severity: .warning, note: "Warning: \(Self.times(r)) P95, above 3×") }
+        return HealthCheck(severity: .healthy, note: "Healthy: \(Self.times(r)) P95, up to 3×")
+    }
+
+    var errorHealth: HealthCheck {
+        if errorRate > Self.errorCritical { return HealthCheck(severity: .critical, note: "Critical: above 2 %") }
+        if errorRate >= Self.errorWarning { return HealthCheck(severity: .warning, note: "Warning: 0.5–2 %") }
+        return HealthCheck(severity: .healthy, note: "Healthy: under 0.5 %")
+    }
+
+    /// Against `baseline`, the mean requests per second of the hour before (0: none yet).
+    func trafficHealth(baseline: Double) -> HealthCheck {
+        guard baseline > 0 else { return HealthCheck(severity: .healthy, note: "no earlier hour to compare with yet") }
+        if rps <= 0 { return HealthCheck(severity: .critical, note: "Critical: no traffic (last hour \(Format.requestsPerSecond(baseline)) req/s)") }
+        let drop = 1 - rps / baseline
+        if drop > Self.trafficDropWarning {
+            return HealthCheck(severity: .warning, note: "Warning: down \(Int((drop * 100).rounded())) % on the last hour")
+        }
+        return HealthCheck(severity: .healthy, note: "Stable: last hour \(Format.requestsPerSecond(baseline)) req/s")
+    }
 }
 
 /// A row of the deployments table: only what the table shows.
@@ -68,6 +147,8 @@ struct DeploymentListRow {
     var targetReplicas: Int
     var runningReplicas: Int
     var stats: DeploymentStats
+    var rpsBaseline: Double
+    var needsAttention: Bool
     var createdAt: Date
 }
 
@@ -159,17 +240,17 @@ enum DeploymentEvent: String, CaseIterable, Sendable {
     /// The word on chart markers and in the legend.
     var label: String {
         switch self {
-        case .deploy: "Deploy"
-        case .activate: "Active"
-        case .pause: "Pause"
-        case .resume: "Resume"
-        case .scale: "Scale"
-        case .revision: "Revision"
+        case .deploy: "Deployed"
+        case .activate: "Serving"
+        case .pause: "Paused"
+        case .resume: "Resumed"
+        case .scale: "Scaled"
+        case .revision: "New revision"
         case .rollout: "Rolled out"
         case .rolloutFailed: "Rollout failed"
         case .rollback: "Rollback"
         case .fail: "Failed"
-        case .retry: "Retry"
+        case .retry: "Retried"
         case .delete: "Deleted"
         case .replaced: "Replaced"
         case .guardrailBreach: "Guardrail breach"

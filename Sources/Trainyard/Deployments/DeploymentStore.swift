@@ -75,7 +75,7 @@ struct DeploymentStore {
         }
         let rows = try database.query("""
             SELECT d.id, d.model_name, d.name, d.version, d.status, d.target_replicas, d.rps, d.p50_ms, d.p95_ms, d.p99_ms,
-                d.error_rate, d.created_at,
+                d.error_rate, d.created_at, d.rps_baseline, d.attention_since,
                 (SELECT COUNT(*) FROM deployment_replicas r WHERE r.deployment_id = d.id AND r.status = 'running') AS running
             FROM deployments d WHERE \(conditions.joined(separator: " AND ")) \(slice.orderAndWindow(column, tieBreaker: "id", &p))
             """, p.values)
@@ -86,6 +86,7 @@ struct DeploymentStore {
                 targetReplicas: try row.int("target_replicas"), runningReplicas: try row.int("running"),
                 stats: DeploymentStats(rps: try row.double("rps"), p50: try row.double("p50_ms"), p95: try row.double("p95_ms"),
                                        p99: try row.double("p99_ms"), errorRate: try row.double("error_rate")),
+                rpsBaseline: try row.double("rps_baseline"), needsAttention: try row.optionalDate("attention_since") != nil,
                 createdAt: try row.date("created_at"))
         }
         return ListResult(rows: shown, hasMore: rows.count >= slice.limit)
