@@ -103,13 +103,13 @@ struct ModelView: PageView {
             "error": .optional(liveAt.error),
             "instant": liveAt.instant.map { .string(SQLTimestamp.iso8601($0)) } ?? .null,
             "answered": .bool(liveAt.instant != nil),
-            "servingCount": .int(serving.count),
+            "servingCount": .string(serving.count == 1 ? "1 deployment" : "\(serving.count) deployments"),
             "hasStates": .bool(!liveAt.states.isEmpty),
             "nothing": .bool(liveAt.instant != nil && serving.isEmpty),
             "states": .list(liveAt.states.map { s in
                 ["name": .string(s.name), "version": .string(s.version), "href": .string(Paths.deployment(s.id)),
                  "status": Badge.of(s.status), "serving": .bool(s.serving), "deleted": .bool(s.event == .delete),
-                 "revision": .optional(s.revision), "replicas": .optional(s.replicas), "since": Format.timestamp(s.since, now: now)]
+                 "revision": .optional(s.revision), "replicas": .optional(s.replicas.map(DeploymentStore.replicas)), "since": Format.timestamp(s.since, now: now)]
             }),
             "tableHref": liveAt.instant.map { _ in .string(Paths.with(Paths.deployments, [("live_at", liveAt.text)])) } ?? .null,
         ]
