@@ -8,7 +8,8 @@ import TemplateEngine
 /// OFFSET (at most `maxOffset` rows deep) with a "next" link found by asking for one row more
 /// than the page shows; no total page count is computed.
 extension DeploymentRoutes {
-    static let list = ListDefinition<DeploymentSortKey, DeploymentStatus>(path: Paths.deployments, noun: "Deployments", defaultSort: .created)
+    static let list = ListDefinition<DeploymentSortKey, DeploymentStatus>(
+        path: Paths.deployments, noun: "Deployments", defaultSort: .created, exportable: true)
     /// P50 and P99 sort from links under the table rather than columns of their own.
     static let headerKeys: [DeploymentSortKey] = [.model, .version, .status, .rps, .p95, .errors, .created]
 

@@ -4,7 +4,7 @@ import TemplateEngine
 
 /// `GET /training/jobs`: filter, sort and page in SQL; the URL is the state.
 extension TrainingRoutes {
-    static let list = ListDefinition<JobSortKey, JobStatus>(path: Paths.jobs, noun: "Jobs", defaultSort: .created)
+    static let list = ListDefinition<JobSortKey, JobStatus>(path: Paths.jobs, noun: "Jobs", defaultSort: .created, exportable: true)
 
     static func listJobs(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
         let query = try JobListQuery(app, ctx.request.query)
