@@ -34,6 +34,8 @@ final class Connection {
     var output: [UInt8] = []
     var outputOffset = 0
     var closeAfterOutput = false
+    /// A streamed body that goes on once `output` is sent.
+    var stream: StreamProgress?
     var lingerBytes = 0
     /// The events epoll currently watches for this socket, so re-arming is skipped when nothing
     /// changes (a keep-alive connection answered on the event loop needs no `epoll_ctl` at all).

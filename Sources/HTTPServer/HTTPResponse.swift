@@ -1,10 +1,12 @@
-/// A response produced by a handler. The server adds `Date`, `Content-Length` and
-/// `Connection`; header values containing CR, LF or NUL are refused when the response is written.
+/// A response produced by a handler. The server adds `Date`, `Content-Length` (or
+/// `Transfer-Encoding` for a stream) and `Connection`; header values containing CR, LF or NUL
+/// are refused when the response is written.
 ///
 /// ```swift
 /// return .html(page)
 /// return .redirect(to: "/training/jobs/42")       // 303 See Other
 /// return .text("not here", status: 404)
+/// return HTTPResponse(headers: csvHeaders, stream: rows)   // sent chunk by chunk
 /// ```
 public struct HTTPResponse {
     /// The status code.
@@ -13,12 +15,17 @@ public struct HTTPResponse {
     public var headers: HTTPHeaders
     /// The body bytes.
     public var body: [UInt8]
+    /// A body produced piece by piece while it is sent (see `BodyStream`); when set, `body` is
+    /// ignored. Never set by a handler that answers on the event loop (`respondWithoutBlocking`):
+    /// such a response is handed to a worker before the stream is read.
+    public var stream: BodyStream?
 
-    /// A response with the given status, headers and body.
-    public init(status: Int = 200, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+    /// A response with the given status, headers and body (or stream).
+    public init(status: Int = 200, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], stream: BodyStream? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.stream = stream
     }
 
     /// A `text/plain; charset=utf-8` response.

@@ -9,7 +9,9 @@ import Glibc
 /// One reactor thread (epoll, non-blocking sockets) accepts connections, reads and parses
 /// requests and enforces every deadline, so idle and slow clients cost no thread. Complete
 /// requests go to a bounded pool of worker threads that run the responder (which may block)
-/// and write the response in one send; the socket returns to the reactor afterwards.
+/// and write the response in one send; the socket returns to the reactor afterwards. A
+/// streamed body (`HTTPResponse.stream`) is pulled piece by piece on workers while the socket
+/// takes it, and waits on the reactor, holding no thread, while the client catches up.
 ///
 /// ```swift
 /// var configuration = ServerConfiguration()
@@ -30,6 +32,10 @@ public final class HTTPServer: @unchecked Sendable {
         let request: HTTPRequest
         let keepAlive: Bool
         let received: Double
+        /// A response already made on the event loop that still has to be streamed.
+        var prepared: HTTPResponse?
+        /// A streamed body to go on with once its previous piece has been sent.
+        var continuing: StreamProgress?
     }
 
     private struct Completion {
@@ -37,6 +43,8 @@ public final class HTTPServer: @unchecked Sendable {
         let remaining: [UInt8]
         let broken: Bool
         let keepAlive: Bool
+        /// A streamed body that goes on (on a worker) once `remaining` is sent.
+        var stream: StreamProgress?
     }
 
     private let configuration: ServerConfiguration
@@ -69,6 +77,9 @@ public final class HTTPServer: @unchecked Sendable {
     private static let wakeID: UInt64 = 1
     private static let lingerSeconds = 2.0
     private static let lingerMaxBytes = 1 << 20
+    /// Pieces of a streamed body a worker sends in one go before the connection goes to the back
+    /// of the queue, so one fast download cannot keep a worker from other requests.
+    private static let streamPiecesPerTurn = 32
 
     /// A server that will answer with `responder`; nothing happens until `start()`.
     public init(configuration: ServerConfiguration, responder: HTTPResponder, logger: Logger) {
@@ -341,8 +352,15 @@ public final class HTTPServer: @unchecked Sendable {
                 && !draining
                 && !(connection.peerClosed && !connection.hasItems)
             connection.phase = .processing
-            let job = Job(connection: connection, request: request, keepAlive: keepAlive, received: now)
+            var job = Job(connection: connection, request: request, keepAlive: keepAlive, received: now)
             if let response = responder.respondWithoutBlocking(to: request) {
+                if response.stream != nil {
+                    // Reading a stream may block: that is a worker's job.
+                    job.prepared = response
+                    disarm(connection)
+                    pool.submit(job)
+                    return
+                }
                 // Cheap, never-blocking answers skip the worker hand-off (two thread wake-ups).
                 complete(deliver(response, for: job), now: Socket.monotonicNow())
             } else {
@@ -363,11 +381,22 @@ public final class HTTPServer: @unchecked Sendable {
             connection.output = completion.remaining
             connection.outputOffset = 0
             connection.closeAfterOutput = !completion.keepAlive
+            connection.stream = completion.stream
             connection.deadline = now + configuration.bodyIdleTimeout
             arm(connection, writable: true)
+        } else if let stream = completion.stream {
+            continueStream(connection, stream)
         } else {
             responseFinished(connection, keepAlive: completion.keepAlive, now: now)
         }
+    }
+
+    /// Hands a streamed body whose last piece is out back to a worker for its next piece.
+    private func continueStream(_ connection: Connection, _ stream: StreamProgress) {
+        connection.phase = .processing
+        disarm(connection)
+        pool.submit(Job(connection: connection, request: stream.request, keepAlive: stream.keepAlive, received: stream.received,
+                        continuing: stream))
     }
 
     private func responseFinished(_ connection: Connection, keepAlive: Bool, now: Double) {
@@ -439,7 +468,10 @@ public final class HTTPServer: @unchecked Sendable {
         }
         connection.output = []
         connection.outputOffset = 0
-        if connection.closeAfterOutput {
+        if let stream = connection.stream {
+            connection.stream = nil
+            continueStream(connection, stream)
+        } else if connection.closeAfterOutput {
             linger(connection, now: now)
         } else {
             responseFinished(connection, keepAlive: true, now: now)
@@ -491,6 +523,11 @@ public final class HTTPServer: @unchecked Sendable {
                     closeConnection(connection)
                 }
             case .writing, .lingering:
+                if let stream = connection.stream {
+                    logger.info("streamed response stalled; closed without its last chunk", metadata: [
+                        "path": "\(stream.request.rawPath)", "remote": "\(connection.remoteAddress)", "bytes": "\(stream.bodyBytes)",
+                    ])
+                }
                 closeConnection(connection)
             case .processing:
                 break
@@ -553,6 +590,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func closeConnection(_ connection: Connection) {
         connections.removeValue(forKey: connection.id)
+        connection.stream = nil
         close(connection.fd)
     }
 
@@ -590,17 +628,24 @@ public final class HTTPServer: @unchecked Sendable {
     // MARK: - Workers
 
     private func run(_ job: Job) {
-        let request = job.request
-        let response: HTTPResponse
-        do {
-            response = try responder.respond(to: request)
-        } catch {
-            logger.error("handler failed", metadata: [
-                "method": "\(request.method)", "path": "\(request.rawPath)", "error": "\(error)",
-            ])
-            response = .text("Internal Server Error\n", status: 500)
+        let completion: Completion
+        if let stream = job.continuing {
+            completion = pump(stream, on: job.connection)
+        } else if let prepared = job.prepared {
+            completion = deliver(prepared, for: job)
+        } else {
+            let request = job.request
+            let response: HTTPResponse
+            do {
+                response = try responder.respond(to: request)
+            } catch {
+                logger.error("handler failed", metadata: [
+                    "method": "\(request.method)", "path": "\(request.rawPath)", "error": "\(error)",
+                ])
+                response = .text("Internal Server Error\n", status: 500)
+            }
+            completion = deliver(response, for: job)
         }
-        let completion = deliver(response, for: job)
         lock.lock()
         if reactorExited {
             lock.unlock()
@@ -622,19 +667,25 @@ public final class HTTPServer: @unchecked Sendable {
         let date = sharedDate.current()
         // A response finishing after shutdown() began tells the client not to reuse the connection.
         // A handler may also ask for the connection to be closed after its response.
-        let keepAlive = job.keepAlive && lifeCycle == .running && !response.headers.tokens("Connection").contains("close")
+        var keepAlive = job.keepAlive && lifeCycle == .running && !response.headers.tokens("Connection").contains("close")
         lock.unlock()
+        let headOnly = request.method == "HEAD"
+        // An HTTP/1.0 client cannot read chunks: the close is what ends a streamed body.
+        if ResponseSerializer.isStreamed(response) && !headOnly && request.version == .http10 { keepAlive = false }
         var bytes: [UInt8]
         do {
-            bytes = try ResponseSerializer.serialize(response, headOnly: request.method == "HEAD", keepAlive: keepAlive,
+            bytes = try ResponseSerializer.serialize(response, headOnly: headOnly, keepAlive: keepAlive,
                                                      requestVersion: request.version, date: date)
         } catch {
             logger.error("handler produced an invalid response", metadata: [
                 "method": "\(request.method)", "path": "\(request.rawPath)", "error": "\(error)",
             ])
             response = .text("Internal Server Error\n", status: 500)
-            bytes = (try? ResponseSerializer.serialize(response, headOnly: request.method == "HEAD", keepAlive: keepAlive,
+            bytes = (try? ResponseSerializer.serialize(response, headOnly: headOnly, keepAlive: keepAlive,
                                                        requestVersion: request.version, date: date)) ?? []
+        }
+        if let stream = response.stream, ResponseSerializer.isStreamed(response), !headOnly {
+            return startStream(stream, head: bytes, status: response.status, keepAlive: keepAlive, for: job)
         }
         let sent = Socket.sendSome(job.connection.fd, bytes, from: 0)
         if logger.logLevel <= .info {
@@ -651,5 +702,84 @@ public final class HTTPServer: @unchecked Sendable {
                               broken: false, keepAlive: keepAlive)
         }
         return Completion(connection: job.connection, remaining: [], broken: true, keepAlive: false)
+    }
+
+    // MARK: - Streamed bodies (workers)
+
+    /// Sends the head with the first piece of a streamed body, then goes on while the socket
+    /// takes the pieces at once. The first piece is read before anything is sent, so a stream
+    /// that fails at once still gets an honest 500.
+    private func startStream(_ stream: BodyStream, head: [UInt8], status: Int, keepAlive: Bool, for job: Job) -> Completion {
+        let request = job.request
+        let progress = StreamProgress(stream: stream, request: request, status: status, keepAlive: keepAlive,
+                                      chunked: request.version != .http10, received: job.received)
+        let first: [UInt8]?
+        do {
+            first = try progress.nextPiece()
+        } catch {
+            logger.error("streamed response failed before its first byte", metadata: [
+                "method": "\(request.method)", "path": "\(request.rawPath)", "error": "\(error)",
+            ])
+            return deliver(.text("Internal Server Error\n", status: 500), for: job)
+        }
+        guard let first else { return finishStream(progress, on: job.connection, after: head) }
+        progress.bodyBytes += first.count
+        return send(progress.frame(first, after: head), of: progress, on: job.connection)
+    }
+
+    /// Pulls and sends pieces until the body ends, the socket is full (the rest waits on the
+    /// reactor) or this turn's share is used (the connection queues again behind others).
+    private func pump(_ progress: StreamProgress, on connection: Connection) -> Completion {
+        for _ in 0..<Self.streamPiecesPerTurn {
+            let piece: [UInt8]?
+            do {
+                piece = try progress.nextPiece()
+            } catch {
+                // No last chunk: the client sees a truncated body, never a complete-looking one.
+                logger.error("streamed response failed; closing without its last chunk", metadata: [
+                    "method": "\(progress.request.method)", "path": "\(progress.request.rawPath)", "error": "\(error)",
+                    "bytes": "\(progress.bodyBytes)",
+                ])
+                return Completion(connection: connection, remaining: [], broken: false, keepAlive: false)
+            }
+            guard let piece else { return finishStream(progress, on: connection) }
+            progress.bodyBytes += piece.count
+            let completion = send(progress.frame(piece), of: progress, on: connection)
+            if completion.broken || !completion.remaining.isEmpty { return completion }
+        }
+        return Completion(connection: connection, remaining: [], broken: false, keepAlive: progress.keepAlive, stream: progress)
+    }
+
+    /// Sends what the socket takes of `bytes`; the rest, and the stream, go to the reactor.
+    private func send(_ bytes: [UInt8], of progress: StreamProgress, on connection: Connection) -> Completion {
+        guard let sent = Socket.sendSome(connection.fd, bytes, from: 0) else {
+            logger.info("streamed response ended early: the client closed the connection", metadata: [
+                "path": "\(progress.request.rawPath)", "remote": "\(progress.request.remoteAddress)", "bytes": "\(progress.bodyBytes)",
+            ])
+            return Completion(connection: connection, remaining: [], broken: true, keepAlive: false)
+        }
+        if sent < bytes.count {
+            return Completion(connection: connection, remaining: Array(bytes[sent...]), broken: false, keepAlive: progress.keepAlive,
+                              stream: progress)
+        }
+        return Completion(connection: connection, remaining: [], broken: false, keepAlive: progress.keepAlive, stream: progress)
+    }
+
+    /// Sends the last chunk (after `prefix`, the head of an empty body) and logs the response.
+    private func finishStream(_ progress: StreamProgress, on connection: Connection, after prefix: [UInt8] = []) -> Completion {
+        let request = progress.request
+        if logger.logLevel <= .info {
+            let milliseconds = ((Socket.monotonicNow() - progress.received) * 1000 * 100).rounded() / 100
+            logger.info("\(request.method) \(request.rawPath) \(progress.status) \(progress.bodyBytes)B \(milliseconds)ms streamed", metadata: [
+                "method": "\(request.method)", "path": "\(request.rawPath)", "status": "\(progress.status)",
+                "bytes": "\(progress.bodyBytes)", "duration_ms": "\(milliseconds)", "remote": "\(request.remoteAddress)",
+            ])
+        }
+        let bytes = prefix + progress.terminator
+        guard let sent = Socket.sendSome(connection.fd, bytes, from: 0) else {
+            return Completion(connection: connection, remaining: [], broken: true, keepAlive: false)
+        }
+        return Completion(connection: connection, remaining: sent < bytes.count ? Array(bytes[sent...]) : [], broken: false,
+                          keepAlive: progress.keepAlive)
     }
 }

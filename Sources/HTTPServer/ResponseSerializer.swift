@@ -50,7 +50,14 @@ enum ResponseSerializer {
         return true
     }
 
+    /// Whether a response's body is sent as a stream: HTTP/1.1 chunks, or for an HTTP/1.0
+    /// client bytes ended by closing the connection (which must then not be kept alive).
+    static func isStreamed(_ response: HTTPResponse) -> Bool {
+        response.stream != nil && response.status != 204 && response.status != 304
+    }
+
     /// The bytes of a complete response (head and, unless `headOnly`, body), ready for one send.
+    /// For a streamed response, the head only: its body follows chunk by chunk.
     static func serialize(_ response: HTTPResponse, headOnly: Bool, keepAlive: Bool, requestVersion: HTTPVersion, date: String) throws -> [UInt8] {
         let status = response.status
         guard status >= 200 && status <= 999 else {
@@ -65,6 +72,7 @@ enum ResponseSerializer {
             }
         }
         let bodyless = status == 204 || status == 304
+        let streamed = isStreamed(response)
         var out: [UInt8] = []
         out.reserveCapacity(160 + response.headers.count * 40 + ((headOnly || bodyless) ? 0 : response.body.count))
         out.append(contentsOf: "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\nDate: ".utf8)
@@ -76,7 +84,9 @@ enum ResponseSerializer {
             out.append(contentsOf: field.value.utf8)
             out.append(contentsOf: "\r\n".utf8)
         }
-        if !bodyless {
+        if streamed {
+            if requestVersion != .http10 { out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8) }
+        } else if !bodyless {
             out.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
         }
         if !keepAlive {
@@ -85,7 +95,7 @@ enum ResponseSerializer {
             out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
         }
         out.append(contentsOf: "\r\n".utf8)
-        if !headOnly && !bodyless {
+        if !headOnly && !bodyless && !streamed {
             out.append(contentsOf: response.body)
         }
         return out

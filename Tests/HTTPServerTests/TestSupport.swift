@@ -32,9 +32,14 @@ final class TestClient {
     let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, timeout: Double = 5) throws {
+    /// `receiveBuffer` shrinks the socket's receive buffer (set before connecting, so the
+    /// window stays small) to make a slow reader push back on the server quickly.
+    init(port: Int, timeout: Double = 5, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: \(String(cString: strerror(errno)))") }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
@@ -79,19 +84,46 @@ final class TestClient {
     }
 
     /// Reads more bytes into the buffer; false on EOF, error or timeout.
-    private func fill() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 65536)
+    private func fill(max: Int = 65536) -> Bool {
+        var chunk = [UInt8](repeating: 0, count: max)
         let n = recv(fd, &chunk, chunk.count, 0)
+        if n < 0 { lastError = errno }
         if n <= 0 { return false }
         buffer.append(contentsOf: chunk[0..<n])
         return true
     }
 
+    /// errno of the last failed read (EAGAIN: the timeout passed; ECONNRESET: a reset).
+    private(set) var lastError: Int32 = 0
+
     /// Reads one response; `headRequest` means no body follows whatever Content-Length says.
     func readResponse(headRequest: Bool = false) throws -> TestResponse {
+        var response = try readHead()
+        let status = response.status
+        if headRequest || status == 204 || status == 304 { return response }
+        if response.header("Transfer-Encoding")?.lowercased() == "chunked" {
+            let body = try readChunks()
+            guard body.complete else { throw TestFailure("chunked body ended without its last chunk") }
+            response.body = body.chunks.flatMap { $0 }
+            return response
+        }
+        let length = Int(response.header("Content-Length") ?? "") ?? 0
+        while buffer.count < length {
+            guard fill() else { throw TestFailure("connection ended inside a body") }
+        }
+        response.body = Array(buffer[0..<length])
+        buffer.removeSubrange(0..<length)
+        return response
+    }
+
+    /// Reads the status line and header fields of the next final response (skipping 1xx), and
+    /// nothing of its body.
+    func readHead() throws -> TestResponse {
         while true {
             guard let end = findHeadEnd() else {
-                guard fill() else { throw TestFailure("connection ended before a response head (\(buffer.count) bytes buffered)") }
+                guard fill() else {
+                    throw TestFailure("connection ended before a response head (\(buffer.count) bytes buffered, errno \(lastError))")
+                }
                 continue
             }
             let head = String(decoding: buffer[0..<end], as: UTF8.self)
@@ -108,16 +140,56 @@ final class TestClient {
             }
             buffer.removeSubrange(0..<(end + 4))
             if status >= 100 && status < 200 { continue }
-            var response = TestResponse(status: status, headers: headers, body: [])
-            if headRequest || status == 204 || status == 304 { return response }
-            let length = Int(response.header("Content-Length") ?? "") ?? 0
-            while buffer.count < length {
-                guard fill() else { throw TestFailure("connection ended inside a body") }
-            }
-            response.body = Array(buffer[0..<length])
-            buffer.removeSubrange(0..<length)
-            return response
+            return TestResponse(status: status, headers: headers, body: [])
         }
+    }
+
+    /// The chunks of a chunked body (after its head was read), strict about the framing, and
+    /// whether the last chunk and the empty trailer arrived before the connection ended.
+    func readChunks() throws -> (chunks: [[UInt8]], complete: Bool) {
+        var chunks: [[UInt8]] = []
+        while true {
+            guard let lineEnd = try lineEnd() else { return (chunks, false) }
+            let sizeLine = String(decoding: buffer[0..<lineEnd], as: UTF8.self)
+            guard !sizeLine.isEmpty, sizeLine.allSatisfy(\.isHexDigit), let size = Int(sizeLine, radix: 16) else {
+                throw TestFailure("bad chunk size line \(String(reflecting: sizeLine))")
+            }
+            buffer.removeSubrange(0..<(lineEnd + 2))
+            if size == 0 {
+                // No trailer fields: the last chunk is followed by one empty line.
+                guard let end = try self.lineEnd() else { return (chunks, false) }
+                guard end == 0 else { throw TestFailure("unexpected trailer after the last chunk") }
+                buffer.removeSubrange(0..<2)
+                return (chunks, true)
+            }
+            while buffer.count < size + 2 {
+                guard fill() else { return (chunks, false) }
+            }
+            guard buffer[size] == 13 && buffer[size + 1] == 10 else { throw TestFailure("chunk of \(size) bytes not followed by CRLF") }
+            chunks.append(Array(buffer[0..<size]))
+            buffer.removeSubrange(0..<(size + 2))
+        }
+    }
+
+    /// The offset of the first CRLF in the buffer, reading as needed; nil when the connection ends first.
+    private func lineEnd() throws -> Int? {
+        while true {
+            if buffer.count >= 2 {
+                for i in 0..<(buffer.count - 1) where buffer[i] == 13 && buffer[i + 1] == 10 { return i }
+            }
+            if buffer.count > 64 { throw TestFailure("no CRLF in \(buffer.count) bytes where a chunk size was expected") }
+            guard fill() else { return nil }
+        }
+    }
+
+    /// Up to `count` bytes as they arrive (at least one unless the connection ended), for
+    /// reading a body slowly.
+    func readSome(max count: Int) -> [UInt8] {
+        if buffer.isEmpty { _ = fill(max: count) }
+        let n = min(count, buffer.count)
+        let out = Array(buffer[0..<n])
+        buffer.removeSubrange(0..<n)
+        return out
     }
 
     private func findHeadEnd() -> Int? {

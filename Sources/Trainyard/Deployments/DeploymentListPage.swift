@@ -9,34 +9,45 @@ import TemplateEngine
 /// OFFSET (at most `maxOffset` rows deep) with a "next" link found by asking for one row more
 /// than the page shows; no total page count is computed.
 extension DeploymentRoutes {
-    static let list = ListDefinition<DeploymentSortKey, DeploymentStatus>(path: Paths.deployments, noun: "Deployments", defaultSort: .created)
+    static let list = ListDefinition<DeploymentSortKey, DeploymentStatus>(
+        path: Paths.deployments, noun: "Deployments", defaultSort: .created, exportable: true)
     /// P50 and P99 sort from links under the table rather than columns of their own.
     static let headerKeys: [DeploymentSortKey] = [.model, .version, .status, .rps, .p95, .errors, .created]
 
     static func listDeployments(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
         var request = ListRequest(list, ctx.request.query)
         let store = DeploymentStore(database: app.database)
-        var filters = DeploymentStore.Filters()
-        var liveAtNote: String?
-        let liveAtText = String((ctx.request.query["live_at"] ?? "").prefix(64))
-        if !liveAtText.isEmpty {
-            if let instant = Instant.parse(liveAtText) {
-                filters.liveAt = instant
-                request.addFilter("live_at", value: liveAtText, description: "serving at \(SQLTimestamp.iso8601(instant))")
-            } else {
-                liveAtNote = "“\(liveAtText)” is not a time Trainyard can read, so the table is not filtered by it. \(Instant.message)"
-            }
-        }
-        if ctx.request.query["attention"] == "1" {
-            filters.attention = true
-            request.addFilter("attention", value: "1", description: "needing attention")
-        }
+        let (filters, liveAtText, liveAtNote) = extraFilters(ctx.request.query, &request)
         let result = try store.list(request.slice, filters: filters)
         let chrome = ListChrome(request, shown: result.rows.count, hasMore: result.hasMore,
                                 counts: try store.statusCounts(), headerKeys: headerKeys)
         let now = Date()
         return try app.web.render(DeploymentListView(table: ListTable(chrome: chrome, rows: result.rows.map { .init(row: $0, now: now) }),
                                                      liveAt: liveAtText, liveAtNote: liveAtNote, attention: filters.attention), ctx)
+    }
+}
+
+extension DeploymentRoutes {
+    /// `live_at` and `attention`, shared by the table and its exports: the filters, the text
+    /// as typed, and a note when the time could not be read (the table is then not filtered by it).
+    static func extraFilters(_ query: QueryParameters, _ request: inout ListRequest<DeploymentSortKey, DeploymentStatus>)
+        -> (DeploymentStore.Filters, String, String?) {
+        var filters = DeploymentStore.Filters()
+        var note: String?
+        let text = String((query["live_at"] ?? "").prefix(64))
+        if !text.isEmpty {
+            if let instant = Instant.parse(text) {
+                filters.liveAt = instant
+                request.addFilter("live_at", value: text, description: "serving at \(SQLTimestamp.iso8601(instant))")
+            } else {
+                note = "“\(text)” is not a time Trainyard can read, so the table is not filtered by it. \(Instant.message)"
+            }
+        }
+        if query["attention"] == "1" {
+            filters.attention = true
+            request.addFilter("attention", value: "1", description: "needing attention")
+        }
+        return (filters, text, note)
     }
 }
 

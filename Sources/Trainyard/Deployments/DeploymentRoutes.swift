@@ -6,6 +6,9 @@ import TemplateEngine
 enum DeploymentRoutes {
     static func add(to app: TrainyardApp) {
         app.get("/deployments") { [unowned app] ctx in try listDeployments(app, ctx) }
+        for format in ExportFormat.allCases {
+            app.get(Paths.export(Paths.deployments, format)) { [unowned app] ctx in try exportDeployments(app, ctx, format) }
+        }
         app.get("/deployments/new", access: .signedIn(.operator)) { [unowned app] ctx in try showDeployForm(app, ctx) }
         app.post("/deployments", access: .signedIn(.operator)) { [unowned app] ctx in try createDeployment(app, ctx) }
         app.get("/deployments/{id}") { [unowned app] ctx in try showDeployment(app, ctx) }

@@ -131,7 +131,7 @@ final class DeploymentRunner {
 
     /// Finishes or gives up rollouts and starts; returns (rolled out, failed).
     private func settleRollouts(_ conn: DatabaseConnection, now: Date) throws -> (Int, Int) {
-        let deadline = now.addingTimeInterval(-Self.startDeadlineSeconds / speed)
+        let deadline = now.addingTimeInterval(-Self.startDeadline(speed))
         var rolledOut = 0, failed = 0
         for d in try DeploymentStore.claimInRollout(conn, limit: Self.deploymentsPerTick) {
             let revision = d.rolloutRevision ?? d.revision
@@ -164,8 +164,12 @@ final class DeploymentRunner {
         return (rolledOut, failed)
     }
 
+    /// The start deadline in real seconds: scaled by the speed, but never under 10 s, so that a
+    /// fast simulation still leaves the background loop several ticks for a retry.
+    static func startDeadline(_ speed: Double) -> Double { max(startDeadlineSeconds / speed, 10) }
+
     static func deadlineText(_ speed: Double) -> String {
-        let seconds = startDeadlineSeconds / speed
+        let seconds = startDeadline(speed)
         return seconds >= 60 && seconds.truncatingRemainder(dividingBy: 60) == 0 ? "\(Int(seconds / 60)) minutes" : "\(Format.compact(seconds)) s"
     }
 

@@ -53,6 +53,28 @@ struct DeploymentStore {
     /// the history rows; `filters.attention` to deployments a guardrail has flagged.
     func list(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>, filters: Filters = Filters()) throws -> ListResult<DeploymentListRow> {
         var p = SQLParameters()
+        let clauses = Self.tableClauses(slice, filters: filters, &p)
+        let rows = try database.query("SELECT \(Self.listColumns) FROM deployments d \(clauses.page(slice, &p))", p.values)
+        return ListResult(rows: try rows.prefix(slice.limit - 1).map(Self.decodeListRow), hasMore: rows.count >= slice.limit)
+    }
+
+    /// The table's rows after `cursor` in the page's order, `limit` at a time, for the export:
+    /// the same conditions and order as `list`, continued by keyset instead of OFFSET.
+    func listBatch(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>, filters: Filters = Filters(), after cursor: ListCursor?,
+                   limit: Int) throws -> ListBatch<DeploymentListRow> {
+        var p = SQLParameters()
+        let clauses = Self.tableClauses(slice, filters: filters, &p)
+        let rows = try database.query("""
+            SELECT \(Self.listColumns), \(clauses.sortKey) AS \(ListClauses.sortKeyColumn) FROM deployments d \(clauses.batch(after: cursor, limit: limit, &p))
+            """, p.values)
+        return ListBatch(rows: try rows.map(Self.decodeListRow), next: rows.count < limit ? nil : try rows.last.map { try ListCursor(after: $0) })
+    }
+
+    /// The deployments table's filters and order, the one place both `list` and `listBatch`
+    /// take them from. Deleted deployments are listed only when asked what was live at an
+    /// instant they were still serving.
+    static func tableClauses(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>, filters: Filters = Filters(),
+                             _ p: inout SQLParameters) -> ListClauses {
         var conditions: [String] = []
         if let instant = filters.liveAt {
             conditions.append(Self.servingCondition(at: p.add(.date(instant))))
@@ -73,23 +95,24 @@ struct DeploymentStore {
         case .errors: "error_rate"
         case .created: "created_at"
         }
-        let rows = try database.query("""
-            SELECT d.id, d.model_name, d.name, d.version, d.status, d.target_replicas, d.rps, d.p50_ms, d.p95_ms, d.p99_ms,
-                d.error_rate, d.created_at, d.rps_baseline, d.attention_since,
-                (SELECT COUNT(*) FROM deployment_replicas r WHERE r.deployment_id = d.id AND r.status = 'running') AS running
-            FROM deployments d WHERE \(conditions.joined(separator: " AND ")) \(slice.orderAndWindow(column, tieBreaker: "id", &p))
-            """, p.values)
-        let shown = try rows.prefix(slice.limit - 1).map { row in
-            DeploymentListRow(
-                id: try row.int("id"), modelName: try row.string("model_name"), name: try row.string("name"),
-                version: try row.string("version"), status: DeploymentStatus(rawValue: try row.string("status")) ?? .failed,
-                targetReplicas: try row.int("target_replicas"), runningReplicas: try row.int("running"),
-                stats: DeploymentStats(rps: try row.double("rps"), p50: try row.double("p50_ms"), p95: try row.double("p95_ms"),
-                                       p99: try row.double("p99_ms"), errorRate: try row.double("error_rate")),
-                rpsBaseline: try row.double("rps_baseline"), needsAttention: try row.optionalDate("attention_since") != nil,
-                createdAt: try row.date("created_at"))
-        }
-        return ListResult(rows: shown, hasMore: rows.count >= slice.limit)
+        return ListClauses(conditions: conditions, sortKey: column, tieBreaker: "id", direction: slice.direction)
+    }
+
+    private static let listColumns = """
+        d.id, d.model_name, d.name, d.version, d.status, d.target_replicas, d.rps, d.p50_ms, d.p95_ms, d.p99_ms,
+            d.error_rate, d.created_at, d.rps_baseline, d.attention_since,
+            (SELECT COUNT(*) FROM deployment_replicas r WHERE r.deployment_id = d.id AND r.status = 'running') AS running
+        """
+
+    private static func decodeListRow(_ row: Row) throws -> DeploymentListRow {
+        DeploymentListRow(
+            id: try row.int("id"), modelName: try row.string("model_name"), name: try row.string("name"),
+            version: try row.string("version"), status: DeploymentStatus(rawValue: try row.string("status")) ?? .failed,
+            targetReplicas: try row.int("target_replicas"), runningReplicas: try row.int("running"),
+            stats: DeploymentStats(rps: try row.double("rps"), p50: try row.double("p50_ms"), p95: try row.double("p95_ms"),
+                                   p99: try row.double("p99_ms"), errorRate: try row.double("error_rate")),
+            rpsBaseline: try row.double("rps_baseline"), needsAttention: try row.optionalDate("attention_since") != nil,
+            createdAt: try row.date("created_at"))
     }
 
     struct Filters: Equatable {

@@ -4,27 +4,13 @@ import TemplateEngine
 
 /// `GET /training/jobs`: filter, sort and page in SQL; the URL is the state.
 extension TrainingRoutes {
-    static let list = ListDefinition<JobSortKey, JobStatus>(path: Paths.jobs, noun: "Jobs", defaultSort: .created)
+    static let list = ListDefinition<JobSortKey, JobStatus>(path: Paths.jobs, noun: "Jobs", defaultSort: .created, exportable: true)
 
     static func listJobs(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
-        let models = try ModelStore(database: app.database).all()
-        var request = ListRequest(list, ctx.request.query)
-        var modelFilter: CatalogueModel?
-        if let slug = ctx.request.query["model"], let model = models.first(where: { $0.slug == slug }) {
-            modelFilter = model
-            request.addFilter("model", value: slug, description: "for model \(model.name)")
-        }
-        var filters = JobStore.Filters(modelID: modelFilter?.id)
-        let experiments = try ExperimentStore(database: app.database).all()
-        var experimentFilter: Experiment?
-        if let name = ctx.request.query["experiment"], let experiment = experiments.first(where: { $0.name == name }) {
-            experimentFilter = experiment
-            filters.experimentID = experiment.id
-            request.addFilter("experiment", value: name, description: "in experiment \(name)")
-        }
+        let query = try JobListQuery(app, ctx.request.query)
         let jobs = JobStore(database: app.database)
-        let result = try jobs.list(request.slice, filters: filters)
-        let chrome = ListChrome(request, shown: result.rows.count, hasMore: result.hasMore,
+        let result = try jobs.list(query.request.slice, filters: query.filters)
+        let chrome = ListChrome(query.request, shown: result.rows.count, hasMore: result.hasMore,
                                 counts: try jobs.statusCounts(), headerKeys: JobSortKey.allCases)
         // A complete job that already serves links to its deployment instead of offering Deploy.
         let deployed = try DeploymentStore(database: app.database)
@@ -35,11 +21,38 @@ extension TrainingRoutes {
             table: ListTable(chrome: chrome, rows: result.rows.map {
                 JobListView.Row($0, deployment: deployed[$0.id], stale: $0.isStale(now: now, after: staleAfter), now: now)
             }),
-            models: models.map { SelectOption(value: $0.slug, label: $0.name, selected: $0.id == modelFilter?.id) },
-            experiments: experiments.filter { $0.lifecycleStage == "active" || $0.id == experimentFilter?.id }
-                .map { SelectOption(value: $0.name, label: $0.name, selected: $0.id == experimentFilter?.id) },
-            returnTo: request.currentPath)
+            models: query.models.map { SelectOption(value: $0.slug, label: $0.name, selected: $0.id == query.modelFilter?.id) },
+            experiments: query.experiments.filter { $0.lifecycleStage == "active" || $0.id == query.experimentFilter?.id }
+                .map { SelectOption(value: $0.name, label: $0.name, selected: $0.id == query.experimentFilter?.id) },
+            returnTo: query.request.currentPath)
         return try app.web.render(view, ctx)
+    }
+}
+
+/// The jobs list's query string with its `model` and `experiment` filters resolved (an unknown
+/// slug or name is ignored), read the same way by the page and the export.
+struct JobListQuery {
+    var request: ListRequest<JobSortKey, JobStatus>
+    var filters = JobStore.Filters()
+    var models: [CatalogueModel]
+    var experiments: [Experiment]
+    var modelFilter: CatalogueModel?
+    var experimentFilter: Experiment?
+
+    init(_ app: TrainyardApp, _ query: QueryParameters) throws {
+        models = try ModelStore(database: app.database).all()
+        experiments = try ExperimentStore(database: app.database).all()
+        request = ListRequest(TrainingRoutes.list, query)
+        if let slug = query["model"], let model = models.first(where: { $0.slug == slug }) {
+            modelFilter = model
+            filters.modelID = model.id
+            request.addFilter("model", value: slug, description: "for model \(model.name)")
+        }
+        if let name = query["experiment"], let experiment = experiments.first(where: { $0.name == name }) {
+            experimentFilter = experiment
+            filters.experimentID = experiment.id
+            request.addFilter("experiment", value: name, description: "in experiment \(name)")
+        }
     }
 }
 

@@ -60,16 +60,36 @@ struct JobStore {
     /// One page of the jobs list, filtered, sorted and windowed in SQL.
     func list(_ slice: ListSlice<JobSortKey, JobStatus>, filters: Filters = Filters()) throws -> ListResult<TrainingJob> {
         var p = SQLParameters()
+        let clauses = Self.tableClauses(slice, filters, &p)
+        let rows = try database.query("SELECT \(Self.columns) FROM \(Self.from) \(clauses.page(slice, &p))", p.values)
+        let jobs = try rows.prefix(slice.limit - 1).map(Self.decode)
+        return ListResult(rows: jobs, hasMore: rows.count >= slice.limit)
+    }
+
+    /// The list's jobs after `cursor` in the page's order, `limit` at a time, for the export:
+    /// the same conditions and order as `list`, continued by keyset instead of OFFSET.
+    func listBatch(_ slice: ListSlice<JobSortKey, JobStatus>, filters: Filters, after cursor: ListCursor?,
+                   limit: Int) throws -> ListBatch<TrainingJob> {
+        var p = SQLParameters()
+        let clauses = Self.tableClauses(slice, filters, &p)
+        let rows = try database.query("""
+            SELECT \(Self.columns), \(clauses.sortKey) AS \(ListClauses.sortKeyColumn) FROM \(Self.from) \(clauses.batch(after: cursor, limit: limit, &p))
+            """, p.values)
+        return ListBatch(rows: try rows.map(Self.decode), next: rows.count < limit ? nil : try rows.last.map { try ListCursor(after: $0) })
+    }
+
+    /// The jobs list's filters and order, the one place both `list` and `listBatch` take them from.
+    static func tableClauses(_ slice: ListSlice<JobSortKey, JobStatus>, _ filters: Filters, _ p: inout SQLParameters) -> ListClauses {
         var conditions: [String] = []
-        if let search = slice.searchCondition(["j.name", Self.model.nameColumn, "e.name"], &p) { conditions.append(search) }
+        if let search = slice.searchCondition(["j.name", model.nameColumn, "e.name"], &p) { conditions.append(search) }
         if let status = slice.statusCondition("j.status", &p) { conditions.append(status) }
         if let modelID = filters.modelID { conditions.append("j.model_id = " + p.add(.int(Int64(modelID)))) }
         if let experimentID = filters.experimentID { conditions.append("j.experiment_id = " + p.add(.int(Int64(experimentID)))) }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        // Reported runs have no plan; COALESCE sorts them the same way on both dialects.
+        // Reported runs have no plan; COALESCE sorts them the same way on both dialects (and
+        // gives the export's keyset a value to continue from).
         let order: String = switch slice.sort {
         case .name: "j.name"
-        case .model: "COALESCE(\(Self.model.nameColumn), '')"
+        case .model: "COALESCE(\(model.nameColumn), '')"
         case .experiment: "COALESCE(e.name, '')"
         case .status: "j.status"
         case .epochs: "COALESCE(j.epochs, 0)"
@@ -77,11 +97,7 @@ struct JobStore {
         case .progress: "COALESCE((j.current_step * 1.0) / (j.epochs * j.steps_per_epoch), 0)"
         case .created: "j.created_at"
         }
-        let rows = try database.query("""
-            SELECT \(Self.columns) FROM \(Self.from) \(whereClause) \(slice.orderAndWindow(order, tieBreaker: "j.id", &p))
-            """, p.values)
-        let jobs = try rows.prefix(slice.limit - 1).map(Self.decode)
-        return ListResult(rows: jobs, hasMore: rows.count >= slice.limit)
+        return ListClauses(conditions: conditions, sortKey: order, tieBreaker: "j.id", direction: slice.direction)
     }
 
     /// The newest jobs, optionally of one model.

@@ -30,6 +30,8 @@ struct ListDefinition<Sort: ListSortKey, Status: ListStatusFilter> {
     var defaultPerPage = 25
     /// The query-string name of the repeatable status filter.
     var statusName = "status"
+    /// Whether `path.csv` and `path.json` download every matching row (see `TableExport`).
+    var exportable = false
 }
 
 /// What a store needs to fetch one page of a table: validated filters, order and window.
@@ -140,6 +142,11 @@ struct ListChrome<Sort: ListSortKey, Status: ListStatusFilter> {
         var current: Bool
     }
 
+    struct Download {
+        var label: String
+        var href: String
+    }
+
     var headers: [Sort: Header]
     var otherSorts: [OtherSort]
     var statusOptions: [StatusOption]
@@ -154,6 +161,8 @@ struct ListChrome<Sort: ListSortKey, Status: ListStatusFilter> {
     var prevHref: String?
     var nextHref: String?
     var clearHref: String
+    /// The same rows, every page of them, as files: the filters and order without the window.
+    var downloads: [Download]
     var listPath: String
     /// "jobs", "deployments": for the filter form's label and the empty states.
     var noun: String
@@ -201,6 +210,9 @@ struct ListChrome<Sort: ListSortKey, Status: ListStatusFilter> {
         let nextOffset = query.offset + query.perPage
         nextHref = hasMore && nextOffset <= definition.maxOffset ? query.pageLink(path, page: query.page + 1) : nil
         clearHref = path
+        downloads = !definition.exportable ? [] : ExportFormat.allCases.map { format in
+            Download(label: "Download \(format.label)", href: Paths.with(Paths.export(path, format), query.pairs(window: false)))
+        }
         listPath = path
         noun = definition.noun.lowercased()
         hasRows = shown > 0
@@ -229,6 +241,8 @@ struct ListChrome<Sort: ListSortKey, Status: ListStatusFilter> {
             "applied": .string(applied), "page": .int(page), "total": .int(total),
             "firstHref": .string(firstHref), "prevHref": .optional(prevHref), "nextHref": .optional(nextHref),
             "clearHref": .string(clearHref), "listPath": .string(listPath),
+            "hasDownloads": .bool(!downloads.isEmpty && hasRows),
+            "downloads": .list(downloads.map { ["label": .string($0.label), "href": .string($0.href)] }),
             "noun": .string(noun), "stateID": .string(noun + "-state"),
             "hasRows": .bool(hasRows), "nothingAtAll": .bool(nothingAtAll), "noMatches": .bool(noMatches),
             "pastTheEnd": .bool(pastTheEnd), "clamped": .bool(clamped), "maxPage": .int(page),

@@ -18,6 +18,8 @@ public enum Paths {
     public static func job(_ id: Int) -> String { "/training/jobs/\(id)" }
     public static func deployment(_ id: Int) -> String { "/deployments/\(id)" }
     public static func doc(_ slug: String) -> String { "/docs/" + percentEncodeSegment(slug) }
+    /// A table's download: `/deployments` → `/deployments.csv`.
+    static func export(_ listPath: String, _ format: ExportFormat) -> String { listPath + "." + format.rawValue }
 
     /// `path?query` from pairs, skipping empty values; the one encoder for links that keep filters.
     public static func with(_ path: String, _ pairs: [(String, String)]) -> String {

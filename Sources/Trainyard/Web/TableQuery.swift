@@ -58,8 +58,9 @@ public struct TableQuery: Equatable, Sendable {
     public var offset: Int { (page - 1) * perPage }
     public var isFiltered: Bool { !q.isEmpty || !statuses.isEmpty || !filters.isEmpty }
 
-    /// The query pairs for this state, leaving out defaults so URLs stay short.
-    func pairs(page: Int? = nil, sort: String? = nil, direction: Direction? = nil) -> [(String, String)] {
+    /// The query pairs for this state, leaving out defaults so URLs stay short. Without the
+    /// window (`page`, `per`): the state of the whole table, as a download takes it.
+    func pairs(page: Int? = nil, sort: String? = nil, direction: Direction? = nil, window: Bool = true) -> [(String, String)] {
         var out: [(String, String)] = []
         if !q.isEmpty { out.append(("q", q)) }
         for status in statuses { out.append((statusName, status)) }
@@ -70,6 +71,7 @@ public struct TableQuery: Equatable, Sendable {
             out.append(("sort", sortKey))
             out.append(("dir", dir.rawValue))
         }
+        guard window else { return out }
         let pageNumber = page ?? self.page
         if pageNumber > 1 { out.append(("page", String(pageNumber))) }
         if perPage != defaultPerPage { out.append(("per", String(perPage))) }

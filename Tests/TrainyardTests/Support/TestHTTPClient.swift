@@ -28,7 +28,7 @@ enum TestHTTPClient {
         if !body.isEmpty || method == "POST" { head += "Content-Length: \(body.utf8.count)\r\n" }
         head += "\r\n"
         let raw = try exchange(port: port, bytes: Array((head + body).utf8))
-        return try parse(raw)
+        return try parse(raw, headRequest: method == "HEAD")
     }
 
     static func exchange(port: Int, bytes: [UInt8], timeout: Int = 10) throws -> [UInt8] {
@@ -61,7 +61,8 @@ enum TestHTTPClient {
         return out
     }
 
-    static func parse(_ raw: [UInt8]) throws -> TestResponse {
+    /// `headRequest`: the body is whatever followed the head (it should be nothing), undecoded.
+    static func parse(_ raw: [UInt8], headRequest: Bool = false) throws -> TestResponse {
         guard let end = find(raw, Array("\r\n\r\n".utf8)) else {
             throw Failure(description: "no complete response head in \(raw.count) bytes")
         }
@@ -74,10 +75,36 @@ enum TestHTTPClient {
             return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
         var body = Array(raw[(end + 4)...])
-        if let length = headers.first(where: { $0.0.lowercased() == "content-length" }).flatMap({ Int($0.1) }), body.count > length {
+        if headRequest {
+            // Whatever came after the head: nothing, if the server honoured HEAD.
+        } else if headers.contains(where: { $0.0.lowercased() == "transfer-encoding" && $0.1.lowercased() == "chunked" }) {
+            body = try dechunk(body)
+        } else if let length = headers.first(where: { $0.0.lowercased() == "content-length" }).flatMap({ Int($0.1) }), body.count > length {
             body = Array(body[0..<length])
         }
         return TestResponse(status: status, headers: headers, body: String(decoding: body, as: UTF8.self))
+    }
+
+    /// A chunked body's bytes; throws when it ends without the last chunk (a transfer cut short).
+    static func dechunk(_ bytes: [UInt8]) throws -> [UInt8] {
+        var body: [UInt8] = []
+        var i = 0
+        while true {
+            guard let lineEnd = find(Array(bytes[i...].prefix(32)), [13, 10]).map({ $0 + i }),
+                  let size = Int(String(decoding: bytes[i..<lineEnd], as: UTF8.self), radix: 16) else {
+                throw Failure(description: "chunked body cut short after \(body.count) bytes (no chunk size at byte \(i))")
+            }
+            i = lineEnd + 2
+            if size == 0 {
+                guard bytes.count >= i + 2, bytes[i] == 13, bytes[i + 1] == 10 else { throw Failure(description: "no end after the last chunk") }
+                return body
+            }
+            guard bytes.count >= i + size + 2, bytes[i + size] == 13, bytes[i + size + 1] == 10 else {
+                throw Failure(description: "chunked body cut short after \(body.count) bytes (a chunk of \(size) is incomplete)")
+            }
+            body += bytes[i..<(i + size)]
+            i += size + 2
+        }
     }
 
     static func find(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
