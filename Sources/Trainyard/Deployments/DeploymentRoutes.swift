@@ -42,16 +42,16 @@ enum DeploymentRoutes {
         let form = DeploymentForm(ctx.request.formParameters)
         let fromForm = ctx.request.formParameters["from"] == "form"
         guard let jobID = form.parsedJobID else {
-            return app.web.redirect(.failed("Choose a completed training job to deploy: the job id is missing or not a number.",
+            return app.web.redirect(.failed(DeploymentMessages.missingJobID,
                                             redirectTo: ctx.returnPath(fallback: Paths.jobs)), ctx)
         }
         guard let job = try JobStore(database: app.database).find(jobID) else {
-            return app.web.redirect(.failed("There is no training job #\(jobID) to deploy.",
+            return app.web.redirect(.failed(DeploymentMessages.noSuchJob(jobID),
                                             redirectTo: ctx.returnPath(fallback: Paths.jobs)), ctx)
         }
         let back = fromForm ? newPath(jobID: jobID) : ctx.returnPath(fallback: Paths.job(jobID))
         guard job.status == .complete else {
-            return app.web.redirect(.failed("\(notCompleteMessage); this job is \(job.status.rawValue).", redirectTo: back), ctx)
+            return app.web.redirect(.failed(DeploymentMessages.notComplete(job.status), redirectTo: back), ctx)
         }
         guard let model = job.model else {
             return app.web.redirect(.failed(noBaseModelMessage, redirectTo: Paths.job(jobID)), ctx)
@@ -62,9 +62,9 @@ enum DeploymentRoutes {
         case .success(let choices):
             switch try DeploymentStore(database: app.database).create(job, model: model, choices: choices, by: try ctx.requireActor, now: Date()) {
             case .alreadyLive:
-                return app.web.redirect(.failed(alreadyLiveMessage + ".", redirectTo: back), ctx)
+                return app.web.redirect(.failed(DeploymentMessages.alreadyLive, redirectTo: back), ctx)
             case .created(_, let name, let version):
-                return app.web.redirect(.succeeded("Deploying \(name) (\(version)): starting \(DeploymentStore.replicas(choices.replicas)).",
+                return app.web.redirect(.succeeded(DeploymentMessages.deploying(name, version, replicas: choices.replicas),
                                                    redirectTo: Paths.deployments), ctx)
             }
         }
@@ -82,33 +82,17 @@ enum DeploymentRoutes {
         let back = ctx.returnPath(fallback: Paths.deployment(id))
         let store = DeploymentStore(database: app.database)
         let now = Date(), actor = try ctx.requireActor
-        let result: DeploymentStore.ChangeResult = switch action {
-        case .pause: try store.pause(id, by: actor, now: now)
-        case .resume: try store.resume(id, by: actor, now: now)
-        case .delete: try store.delete(id, by: actor, now: now)
-        case .scale(let target): try store.scale(id, to: target, by: actor, now: now)
-        }
-        switch result {
+        switch try action.perform(on: store, id, by: actor, now: now) {
         case .notFound:
             throw HTTPError.notFound(notFoundMessage)
         case .deleted:
-            return app.web.redirect(.failed("This deployment has been deleted; it can no longer be changed.", redirectTo: back), ctx)
+            return app.web.redirect(.failed(DeploymentMessages.deleted, redirectTo: back), ctx)
         case .notAllowed(let current):
-            let message = switch action {
-            case .pause: "Only active or deploying deployments can be paused; this one is \(current.rawValue)."
-            case .resume: "Only paused deployments can be resumed; this one is \(current.rawValue)."
-            case .scale, .delete: "A failed deployment cannot be scaled; delete it and deploy the job again."
-            }
-            return app.web.redirect(.failed(message, redirectTo: back), ctx)
+            return app.web.redirect(.failed(action.notAllowedMessage(current: current), redirectTo: back), ctx)
         case .unchanged(let d):
-            return app.web.redirect(ActionOutcome(location: back, flash: Flash(.info, "Deployment \(d.name) already has \(DeploymentStore.replicas(d.targetReplicas)).")), ctx)
+            return app.web.redirect(ActionOutcome(location: back, flash: Flash(.info, DeploymentMessages.unchanged(d))), ctx)
         case .changed(let d):
-            let message = switch action {
-            case .pause: "Deployment \(d.name) paused."
-            case .resume: "Deployment \(d.name) resuming."
-            case .delete: "Deployment \(d.name) deleted."
-            case .scale(let target): "Deployment \(d.name) scaled to \(DeploymentStore.replicas(target))."
-            }
+            let message = action.doneMessage(d.name)
             if case .delete = action { return app.web.redirect(.succeeded(message, redirectTo: Paths.deployments), ctx) }
             return app.web.redirect(.succeeded(message, redirectTo: back), ctx)
         }
