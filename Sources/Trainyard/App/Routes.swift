@@ -19,5 +19,6 @@ extension TrainyardApp {
         DocsRoutes.add(to: self)
         DeploymentRoutes.add(to: self)
         DeploymentAPI.add(to: self)
+        OpenAPIDocument.add(to: self)
     }
 }
