@@ -94,14 +94,15 @@ seed_args=(--seed "$seed")
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,ignored_auth,ensure_resource_availability,unsupported_method,allow_header_conformance,missing_required_header
 status=0
 start=$SECONDS
-NO_COLOR=1 "$venv/bin/schemathesis" run "$url/api/openapi.json" \
+# From the temp dir: schemathesis and Hypothesis leave caches in the working directory.
+(cd "$work" && NO_COLOR=1 "$venv/bin/schemathesis" run "$url/api/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks "$checks" \
   --phases examples,coverage,fuzzing,stateful \
   --max-examples "${API_SCHEMA_EXAMPLES:-40}" "${seed_args[@]}" \
   --workers 2 --request-timeout 10 --generation-database none \
   --report junit --report-junit-path "$work/junit.xml" \
-  --no-color "$@" >"$work/schemathesis.log" 2>&1 || status=$?
+  --no-color "$@") >"$work/schemathesis.log" 2>&1 || status=$?
 elapsed=$((SECONDS - start))
 
 if [[ $status -eq 0 ]]; then
