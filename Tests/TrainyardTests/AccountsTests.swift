@@ -348,7 +348,7 @@ private func change(_ running: RunningApp, _ route: TrainyardApp.RouteInfo, as r
         let row = try #require(try db.queryOne("SELECT actor, target_type, target_id, details, client_address FROM audit_log WHERE action = 'deployment.scale'"))
         #expect(try row.string("actor") == "test-operator")
         #expect(try row.string("target_type") == "deployment" && row.string("target_id") == "\(id)")
-        #expect(try row.string("details").hasSuffix("replicas 2 → 4"))
+        #expect(try row.string("details").contains("replicas 2 → 4"))
         #expect(try row.string("client_address") == "127.0.0.1")
         // History and "deployed by" show the person, not "web".
         #expect(try db.queryOne("SELECT deployed_by FROM deployments")!.string("deployed_by") == "test-operator")

@@ -69,7 +69,7 @@ private func isISO(_ text: Any?) -> Bool {
         // A row: what the table shows, with the figures as numbers.
         let newest = try #require(all.rows.first)
         #expect(newest["model"] as? String == "Big Coder")
-        #expect(newest["name"] as? String == "big-coder-v1.12.0" && newest["version"] as? String == "v1.12.0")
+        #expect(newest["name"] as? String == "big-coder-v1.11.0" && newest["version"] as? String == "v1.11.0")
         #expect(newest["status"] as? String == "deploying")
         #expect(newest["replicas"] as? [String: Int] == ["target": 1, "running": 0])
         let latest = try #require(newest["latest"] as? [String: Double])
@@ -117,9 +117,9 @@ private func isISO(_ text: Any?) -> Bool {
         #expect(created.status == 201, "\(created.response.body)")
         let id = try #require(created.object["id"] as? Int)
         #expect(created.response.header("Location") == "/api/deployments/\(id)")
-        #expect(created.object["name"] as? String == "lfm-1b-v1.1.0" && created.object["version"] as? String == "v1.1.0")
+        #expect(created.object["name"] as? String == "lfm-1b-v1.0.0" && created.object["version"] as? String == "v1.0.0")
         #expect(created.object["status"] as? String == "deploying" && created.object["model"] as? String == "LFM 1B")
-        #expect(created.object["model_slug"] as? String == "lfm-1b" && created.object["endpoint"] as? String == "/api/inference/lfm-1b/v1.1.0")
+        #expect(created.object["model_slug"] as? String == "lfm-1b" && created.object["endpoint"] as? String == "/api/inference/lfm-1b/v1.0.0")
         let job = try #require(created.object["job"] as? [String: Any])
         #expect(job["id"] as? Int == first && job["name"] as? String == "intent-v1" && job.count == 2)
         #expect(created.object["deployed_by"] as? String == "test-operator")
@@ -136,7 +136,7 @@ private func isISO(_ text: Any?) -> Bool {
         #expect(isISO(history[0]["at"]))
         #expect(created.object["deleted_at"] == nil)
         #expect((created.object["latest"] as? [String: Any])?["at"] == nil, "no window yet")
-        #expect(try Fixtures.auditDetails(db, "deployment.create") == ["test-operator \(id): lfm-1b-v1.1.0 (v1.1.0) from job #\(first), 2 replicas"])
+        #expect(try Fixtures.auditDetails(db, "deployment.create") == ["test-operator \(id): lfm-1b-v1.0.0 (v1.0.0) from job #\(first), 2 replicas"])
 
         let chosen = try api(running, "POST", "/api/deployments", json: """
             {"job_id": \(second), "name": " intent.prod ", "replicas": 3, "cpu": 1.5, "memory_mb": 2048, "gpu": 0, "storage_gb": 5.0}
@@ -147,7 +147,7 @@ private func isISO(_ text: Any?) -> Bool {
         #expect((chosen.object["replicas"] as? [String: Any])?["target"] as? Int == 3)
 
         let read = try api(running, "GET", "/api/deployments/\(id)", role: .viewer)
-        #expect(read.status == 200 && read.object["name"] as? String == "lfm-1b-v1.1.0")
+        #expect(read.status == 200 && read.object["name"] as? String == "lfm-1b-v1.0.0")
     }
 
     @Test(arguments: TestDatabaseKind.enabled)
@@ -202,7 +202,7 @@ private func isISO(_ text: Any?) -> Bool {
         expectError(try api(running, "POST", "/api/deployments", json: #"{"job_id": \#(queued)}"#), 409,
                     "Only completed training jobs can be deployed; this job is queued.")
         expectError(try api(running, "POST", "/api/deployments", json: #"{"job_id": \#(live), "replicas": 1}"#), 409,
-                    "This job already has an active deployment.")
+                    DeploymentRoutes.alreadyLiveMessage(name: "test-model-v1.0.0", status: .deploying))
         #expect(try Fixtures.fingerprint(db) == before)
     }
 
@@ -230,7 +230,7 @@ private func isISO(_ text: Any?) -> Bool {
         #expect(scaled.status == 200)
         let replicas = try #require(scaled.object["replicas"] as? [String: Any])
         #expect(replicas["target"] as? Int == 3 && (replicas["instances"] as? [Any])?.count == 3)
-        #expect((scaled.object["history"] as? [[String: String]])?.last?["reason"] == "scaled from 1 to 3 replicas")
+        #expect((scaled.object["history"] as? [[String: String]])?.last?["reason"] == "revision 2: replicas 1 → 3")
         let historyCount = (scaled.object["history"] as? [Any])?.count
         let again = try api(running, "POST", base + "/scale", json: #"{"replicas": 3}"#)
         #expect(again.status == 200 && (again.object["history"] as? [Any])?.count == historyCount, "nothing to do: no history row")
@@ -244,13 +244,16 @@ private func isISO(_ text: Any?) -> Bool {
         expectError(try api(running, "POST", base + "/scale"), 400, "Send the deployment as a JSON object, such as {\"replicas\": 3}.")
         #expect(try Fixtures.fingerprint(db) == before)
 
-        // A failed deployment can only be deleted.
+        // A failed deployment is neither paused nor resumed; scaling starts it again.
         let failed = try Fixtures.deployment(db, jobID: try Fixtures.completeJob(db, modelID: model, name: "broken"))
-        try db.execute("UPDATE deployments SET status = 'failed' WHERE id = $1", [.int(Int64(failed))])
-        expectError(try api(running, "POST", "/api/deployments/\(failed)/scale", json: #"{"replicas": 2}"#), 409,
-                    "A failed deployment cannot be scaled; delete it and deploy the job again.")
+        let broken = try #require(try DeploymentStore(database: db).find(failed))
+        try db.transaction { conn in try DeploymentStore.fail(conn, broken, reason: "replicas did not start", now: Date()) }
         expectError(try api(running, "POST", "/api/deployments/\(failed)/pause"), 409,
                     "Only active or deploying deployments can be paused; this one is failed.")
+        expectError(try api(running, "POST", "/api/deployments/\(failed)/resume"), 409,
+                    "Only paused deployments can be resumed; this one is failed.")
+        let restarted = try api(running, "POST", "/api/deployments/\(failed)/scale", json: #"{"replicas": 2}"#)
+        #expect(restarted.status == 200 && (restarted.object["replicas"] as? [String: Any])?["target"] as? Int == 2)
 
         let deleted = try api(running, "DELETE", base)
         #expect(deleted.status == 200 && isISO(deleted.object["deleted_at"]))

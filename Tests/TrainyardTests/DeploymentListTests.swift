@@ -81,7 +81,7 @@ import TrainyardTestSupport
         let search = try browser.get("/deployments?q=NANO")
         #expect(search.body.contains("Deployments matching “NANO”"))
         #expect(order(search.body, ids) == ids.enumerated().filter { $0.offset % 2 == 0 }.map(\.element).reversed())
-        #expect(order(try browser.get("/deployments?q=big-coder-v1.3").body, ids) == [ids[5]])
+        #expect(order(try browser.get("/deployments?q=big-coder-v1.2").body, ids) == [ids[5]])
 
         let noMatch = try browser.get("/deployments?q=nothing-like-this")
         #expect(noMatch.body.contains("No deployments match these filters."))
@@ -115,10 +115,14 @@ import TrainyardTestSupport
         #expect(try Fixtures.count(db, "deployments") == 24)
 
         // Thresholds show in text as well as colour.
-        try db.execute("UPDATE deployments SET error_rate = 0.034, p95_ms = 812 WHERE id = $1", [.int(Int64(ids[0]))])
+        try db.execute("UPDATE deployments SET error_rate = 0.034, p50_ms = 60, p95_ms = 812 WHERE id = $1", [.int(Int64(ids[0]))])
+        try db.execute("UPDATE deployments SET status = 'active', error_rate = 0.01, p50_ms = 100, p95_ms = 600, rps = 1, rps_baseline = 4 WHERE id = $1", [.int(Int64(ids[2]))])
         let flagged = try browser.get("/deployments?status=active&sort=errors&dir=desc")
-        #expect(flagged.body.contains("3.40 %% <span class=\"metric-flag\">high</span>".replacingOccurrences(of: "%%", with: "%")))
-        #expect(flagged.body.contains("812 ms <span class=\"metric-flag\">high</span>"))
+        #expect(flagged.body.contains("3.40 %% <span class=\"metric-flag\" title=\"Critical: above 2 %%\">critical</span>".replacingOccurrences(of: "%%", with: "%")))
+        #expect(flagged.body.contains("812 ms <span class=\"metric-flag\" title=\"Critical: 13.5× P50, above 10×\">critical</span>"))
+        #expect(flagged.body.contains("1.00 %% <span class=\"metric-flag\" title=\"Warning: 0.5–2 %%\">warning</span>".replacingOccurrences(of: "%%", with: "%")))
+        #expect(flagged.body.contains("600 ms <span class=\"metric-flag\" title=\"Warning: 6.0× P50, above 5×\">warning</span>"))
+        #expect(flagged.body.contains("<span class=\"metric-flag\" title=\"Warning: down 75 % on the last hour\">warning</span>"))
     }
 
     @Test(arguments: TestDatabaseKind.enabled)
@@ -128,7 +132,7 @@ import TrainyardTestSupport
         let db = running.database
         let job = try Fixtures.completeJob(db, modelID: try Fixtures.model(db))
         let id = try Fixtures.deployment(db, jobID: job, replicas: 2, now: Date().addingTimeInterval(-3 * 86_400))
-        let runner = DeploymentRunner(database: db, speed: 1000)
+        let runner = DeploymentRunner(database: db, speed: 1000, startFailureRate: 0)
         try runner.tick()
         Thread.sleep(forTimeInterval: 0.02)
         try runner.tick()
@@ -137,8 +141,8 @@ import TrainyardTestSupport
         let d = try #require(try DeploymentStore(database: db).find(id))
         let now = DeploymentRunner.minute(of: Date())
         try db.transaction { conn in
-            for minute in stride(from: now - 3 * 1440, to: now, by: 7) { try DeploymentStore.recordStats(conn, d, minute: minute) }
-            try DeploymentStore.recordStats(conn, d, minute: now)
+            for minute in stride(from: now - 3 * 1440, to: now, by: 7) { try DeploymentStore.recordStats(conn, d, minute: minute, now: Date()) }
+            try DeploymentStore.recordStats(conn, d, minute: now, now: Date())
         }
         let browser = try running.browser()
         for (range, label) in [("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days")] {

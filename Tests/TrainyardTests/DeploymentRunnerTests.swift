@@ -68,7 +68,7 @@ extension Fixtures {
         #expect(try Fixtures.replicaStatuses(db, id) == ["pending", "pending"])
         #expect(try Fixtures.deploymentCounts(db)["deploying"] == 1)
 
-        let runner = DeploymentRunner(database: db, speed: 1)   // pending 2 s, starting 8 s
+        let runner = DeploymentRunner(database: db, speed: 1, startFailureRate: 0)   // pending 2 s, starting 8 s
         #expect(try runner.tick(now: t0.addingTimeInterval(1.5)) == .init())
         #expect(try runner.tick(now: t0.addingTimeInterval(2)).replicasMoved == 2)
         #expect(try Fixtures.replicaStatuses(db, id) == ["starting", "starting"])
@@ -118,7 +118,7 @@ extension Fixtures {
                 }
             }
         }
-        let runner = DeploymentRunner(database: db, speed: 100)
+        let runner = DeploymentRunner(database: db, speed: 100, startFailureRate: 0)
         #expect(try runner.tick(now: t0.addingTimeInterval(1)).pruned == DeploymentRunner.prunedPerTick)
         #expect(try runner.tick(now: t0.addingTimeInterval(2)).pruned == 6_000 - DeploymentRunner.prunedPerTick)
         #expect(try runner.tick(now: t0.addingTimeInterval(3)).pruned == 0)
@@ -135,7 +135,7 @@ extension Fixtures {
         let job = try Fixtures.completeJob(db, modelID: try Fixtures.model(db))
         let t0 = minuteStart()
         let id = try Fixtures.deployment(db, jobID: job, now: t0)
-        let runner = DeploymentRunner(database: db, speed: 100)
+        let runner = DeploymentRunner(database: db, speed: 100, startFailureRate: 0)
         try runner.tick(now: t0.addingTimeInterval(1))
         try runner.tick(now: t0.addingTimeInterval(2))
         #expect(try Fixtures.deploymentStatus(db, id) == "active")
@@ -143,7 +143,7 @@ extension Fixtures {
 
         // Later ticks in the same minute write nothing more; a fresh runner (another process) neither.
         #expect(try runner.tick(now: t0.addingTimeInterval(30)).buckets == 0)
-        #expect(try DeploymentRunner(database: db, speed: 100).tick(now: t0.addingTimeInterval(40)).buckets == 0)
+        #expect(try DeploymentRunner(database: db, speed: 100, startFailureRate: 0).tick(now: t0.addingTimeInterval(40)).buckets == 0)
         #expect(try Fixtures.count(db, "inference_metrics") == 1)
 
         // The next minute gets its bucket, and the row shows it.
@@ -160,7 +160,7 @@ extension Fixtures {
 
         // Writing the same minute again keeps the first bucket.
         let d = try #require(try DeploymentStore(database: db).find(id))
-        try db.transaction { conn in _ = try DeploymentStore.recordStats(conn, d, minute: DeploymentRunner.minute(of: t0)) }
+        try db.transaction { conn in _ = try DeploymentStore.recordStats(conn, d, minute: DeploymentRunner.minute(of: t0), now: t0) }
         #expect(try Fixtures.count(db, "inference_metrics") == 2)
     }
 
@@ -171,7 +171,7 @@ extension Fixtures {
         let job = try Fixtures.completeJob(db, modelID: try Fixtures.model(db))
         let t0 = minuteStart()
         let id = try Fixtures.deployment(db, jobID: job, replicas: 1, now: t0)
-        let runner = DeploymentRunner(database: db, speed: 1)
+        let runner = DeploymentRunner(database: db, speed: 1, startFailureRate: 0)
         try runner.tick(now: t0.addingTimeInterval(2))
         try runner.tick(now: t0.addingTimeInterval(10))
         #expect(try Fixtures.deploymentStatus(db, id) == "active")
@@ -195,8 +195,8 @@ extension Fixtures {
         // Scale rows are in the history with the same status on both sides.
         let reasons = try db.query("SELECT reason FROM deployment_status_history WHERE deployment_id = $1 ORDER BY id", [.int(Int64(id))])
             .map { try $0.string("reason") }
-        #expect(reasons.contains("scaled from 1 to 3 replicas"))
-        #expect(reasons.contains("scaled from 3 to 1 replica"))
+        #expect(reasons.contains("revision 2: replicas 1 → 3"))
+        #expect(reasons.contains("revision 3: replicas 3 → 1"))
 
         // Paused: replicas stop; a scale while paused starts nothing until resumed.
         #expect(try store.pause(id, by: .system, now: t0.addingTimeInterval(50)).kind == "changed")
@@ -221,6 +221,8 @@ extension DeploymentStore.ChangeResult {
         case .changed: "changed"
         case .unchanged: "unchanged"
         case .notAllowed: "notAllowed"
+        case .rolloutInProgress: "rolloutInProgress"
+        case .noSuchRevision: "noSuchRevision"
         case .deleted: "deleted"
         case .notFound: "notFound"
         }

@@ -40,11 +40,11 @@ import TrainyardTestSupport
         let id = try #require(try db.queryOne("SELECT id FROM deployments WHERE job_id = $1", [.int(Int64(job))])?.int("id"))
         let table = try browser.get("/deployments")
         #expect(table.status == 200)
-        #expect(table.body.contains("Deploying lfm2-350m-v1.1.0 (v1.1.0): starting 1 replica."))
+        #expect(table.body.contains("Deploying lfm2-350m-v1.0.0 (v1.0.0): starting 1 replica."))
         #expect(table.body.contains("href=\"/deployments/\(id)\""))
         #expect(table.body.contains(">Deploying</span>"))
         let row = try #require(try db.queryOne("SELECT endpoint, version, deployed_by FROM deployments WHERE id = $1", [.int(Int64(id))]))
-        #expect(try row.string("endpoint") == "/api/inference/lfm2-350m/v1.1.0")
+        #expect(try row.string("endpoint") == "/api/inference/lfm2-350m/v1.0.0")
         #expect(try row.string("deployed_by") == "test-admin")
         #expect(try historyCount(db, id) == 1)
 
@@ -61,14 +61,14 @@ import TrainyardTestSupport
             #expect(detail.body.contains("<span class=\"stat-label\">\(card)</span>"), "\(card)")
         }
         #expect(!detail.body.contains("Metrics unavailable"))
-        #expect(detail.body.contains("/api/inference/lfm2-350m/v1.1.0"))
+        #expect(detail.body.contains("/api/inference/lfm2-350m/v1.0.0"))
         #expect(detail.body.contains("href=\"/training/jobs/\(job)\""))
         #expect(detail.body.contains("class=\"chart\" viewBox"))
         #expect(detail.body.contains("legend-p95"))
 
         #expect(try browser.post("/deployments/\(id)/pause", []).status == 303)
         let paused = try browser.get("/deployments/\(id)")
-        #expect(paused.body.contains("Deployment lfm2-350m-v1.1.0 paused."))
+        #expect(paused.body.contains("Deployment lfm2-350m-v1.0.0 paused."))
         #expect(paused.body.contains("Metrics unavailable"))
         #expect(try Fixtures.deploymentStatus(db, id) == "paused")
         #expect(try historyCount(db, id) == 3)
@@ -100,7 +100,7 @@ import TrainyardTestSupport
         #expect(deleted.status == 303)
         #expect(deleted.header("Location") == "/deployments")
         let afterDelete = try browser.get("/deployments")
-        #expect(afterDelete.body.contains("Deployment lfm2-350m-v1.1.0 deleted."))
+        #expect(afterDelete.body.contains("Deployment lfm2-350m-v1.0.0 deleted."))
         #expect(!afterDelete.body.contains("href=\"/deployments/\(id)\""))
         #expect(afterDelete.body.contains("No deployments yet"))
         let tombstone = try browser.get("/deployments/\(id)")
@@ -116,7 +116,7 @@ import TrainyardTestSupport
 
         // Once deleted, the job can be deployed again, as the next version.
         #expect(try browser.post("/deployments", [("job_id", String(job))]).status == 303)
-        #expect(try browser.get("/deployments").body.contains("Deploying lfm2-350m-v1.2.0 (v1.2.0)"))
+        #expect(try browser.get("/deployments").body.contains("Deploying lfm2-350m-v1.1.0 (v1.1.0)"))
 
         // Unknown ids are 404 pages, for views and actions.
         #expect(try browser.get("/deployments/999999").status == 404)
@@ -147,8 +147,8 @@ import TrainyardTestSupport
         }
         let all = results.values
         #expect(all.allSatisfy { $0.0 == 303 && $0.1 == 200 })
-        #expect(all.filter { $0.2.contains("Deploying test-model-v1.1.0") }.count == 1)
-        #expect(all.filter { $0.2.contains("This job already has an active deployment") }.count == 19)
+        #expect(all.filter { $0.2.contains("Deploying test-model-v1.0.0") }.count == 1)
+        #expect(all.filter { $0.2.contains("This job already has a live deployment: test-model-v1.0.0 is deploying.") }.count == 19)
         #expect(try Fixtures.count(db, "deployments") == 1)
         #expect(try Fixtures.deploymentCounts(db)["deploying"] == 1)
         #expect(try Fixtures.count(db, "deployment_status_history") == 1)
@@ -170,7 +170,7 @@ import TrainyardTestSupport
         }
         #expect(statuses.values.allSatisfy { $0.0 == 303 })
         let versions = try db.query("SELECT version FROM deployments ORDER BY version_number").map { try $0.string("version") }
-        #expect(versions == (1...10).map { "v1.\($0).0" })
+        #expect(versions == (0..<10).map { "v1.\($0).0" })
     }
 
     @Test(arguments: TestDatabaseKind.enabled)
@@ -233,7 +233,7 @@ import TrainyardTestSupport
                                                    ("cpu", "1.5"), ("memory_mb", "2048"), ("gpu", "0"), ("storage_gb", "5")])
         #expect(ok.header("Location") == "/deployments")
         let id = try #require(try db.queryOne("SELECT id FROM deployments")?.int("id"))
-        #expect(try browser.get("/deployments").body.contains("Deploying my-intents (v1.1.0): starting 4 replicas."))
+        #expect(try browser.get("/deployments").body.contains("Deploying my-intents (v1.0.0): starting 4 replicas."))
         #expect(try Fixtures.replicaStatuses(db, id) == ["pending", "pending", "pending", "pending"])
         let resources = try #require(try DeploymentStore(database: db).resources(id))
         #expect(resources == DeploymentResources(cpu: 1.5, memoryMB: 2048, gpu: 0, storageGB: 5))

@@ -102,7 +102,7 @@ struct SchemaTests {
             VALUES ($1, $2, 'M', 'm-prod', 'v1.1.0', 1, 'active', '/api/inference/m/v1.1.0')
             """, [SQLValue(job), SQLValue(model)])
 
-        #expect(try Migrator(database: db, migrations: all).migrate().map(\.version) == [5])
+        #expect(try Migrator(database: db, migrations: all.filter { $0.version <= 5 }).migrate().map(\.version) == [5])
 
         let jobs = try db.query("SELECT id, name, source, model_id, epochs, status FROM training_jobs ORDER BY id")
         #expect(try jobs.map { try $0.int("id") } == [job, other])
@@ -131,7 +131,7 @@ struct SchemaTests {
         let db = try makeTestDatabase(kind)
         defer { db.close() }
         let migrator = Migrator(database: db, migrations: Schema.migrations(for: db.dialect))
-        #expect(try migrator.migrate().map(\.version) == [1, 2, 3, 4, 5])
+        #expect(try migrator.migrate().map(\.version) == [1, 2, 3, 4, 5, 6])
         #expect(try migrator.migrate().isEmpty)
         for table in ["models", "training_jobs", "job_metrics", "job_metric_summaries", "job_params", "job_tags", "deployments", "deployment_resources",
                       "deployment_replicas", "deployment_status_history", "inference_metrics"] {

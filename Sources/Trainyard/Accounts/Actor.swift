@@ -44,6 +44,8 @@ public struct Actor: Sendable, Equatable {
 
     /// The background runner and other work nobody asked for.
     public static let system = Actor(userID: nil, username: "system", displayName: "System", role: .admin, clientAddress: "")
+    /// A deployment's guardrail acting on a sustained breach.
+    public static let guardrail = Actor(userID: nil, username: "guardrail", displayName: "Guardrail", role: .admin, clientAddress: "")
 
     public func may(_ needed: Role) -> Bool { role >= needed }
 }

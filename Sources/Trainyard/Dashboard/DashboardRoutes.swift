@@ -13,7 +13,8 @@ enum DashboardRoutes {
         let deployments = DeploymentStore(database: app.database)
         return try app.web.render(DashboardView(
             jobCounts: try jobs.statusCounts(), deploymentCounts: try deployments.statusCounts(),
-            recentJobs: try jobs.recent(limit: 6), recentDeployments: try deployments.recent(limit: 6), now: Date()), ctx)
+            recentJobs: try jobs.recent(limit: 6), recentDeployments: try deployments.recent(limit: 6),
+            needingAttention: try deployments.needingAttention(limit: 6), now: Date()), ctx)
     }
 }
 
@@ -51,6 +52,7 @@ struct DashboardView: PageView {
     var deploymentCounts: [DeploymentStatus: Int]
     var recentJobs: [TrainingJob]
     var recentDeployments: [Deployment]
+    var needingAttention: [Deployment]
     var now: Date
 
     func members() -> [String: TemplateValue] {
@@ -73,6 +75,13 @@ struct DashboardView: PageView {
                  "href": .string(Paths.deployment(d.id)), "status": Badge.of(d.status), "created": Format.timestamp(d.createdAt, now: now)]
             }),
             "hasRecentDeployments": .bool(!recentDeployments.isEmpty),
+            "attention": .list(needingAttention.map { d in
+                ["model": .string(d.modelName), "version": .string(d.version), "href": .string(Paths.deployment(d.id)),
+                 "reason": .string(d.attentionReason ?? "a guardrail"), "status": Badge.of(d.status),
+                 "since": d.attentionSince.map { Format.timestamp($0, now: now) } ?? .null]
+            }),
+            "hasAttention": .bool(!needingAttention.isEmpty),
+            "attentionHref": .string(Paths.with(Paths.deployments, [("attention", "1")])),
             "configureHref": .string(Paths.configure),
             "jobsHref": .string(Paths.jobs),
             "deploymentsHref": .string(Paths.deployments),

@@ -18,6 +18,20 @@ struct Deployment: Equatable {
     var deletedAt: Date?
     var stats: DeploymentStats
     var statsAt: Date?
+    /// The serving revision, and the one being rolled out beside it (if any).
+    var revision: Int
+    var rolloutRevision: Int?
+    /// When the runner first began starting a replica of the current start or rollout: the
+    /// start deadline counts from here, so time the runner was not running does not count.
+    var rolloutStartedAt: Date?
+    var failureReason: String?
+    /// The deployment a rollback-to-version replaces once this one is active.
+    var replacesID: Int?
+    /// The mean requests per second over the hour before the latest window.
+    var rpsBaseline: Double
+    /// Set while a guardrail's breach is sustained.
+    var attentionSince: Date?
+    var attentionReason: String?
 
     var modelSlug: String { model.slug }
     var modelName: String { model.name }
@@ -34,14 +48,93 @@ struct DeploymentStats: Equatable {
     var errorRate: Double
 
     static let zero = DeploymentStats(rps: 0, p50: 0, p95: 0, p99: 0, errorRate: 0)
+}
 
-    /// Thresholds from the monitoring guidance: P50 above 200 ms is a warning, P95 above 500 ms
-    /// and errors above 1 % are critical.
-    static let p50Warning = 200.0, p95Critical = 500.0, errorCritical = 0.01
+/// How worrying a figure is, by the monitoring guidance's threshold table (Docs: Deployments).
+enum Severity: Int, Comparable, Sendable {
+    case healthy, warning, critical
 
-    var p50IsHigh: Bool { p50 > Self.p50Warning }
-    var p95IsHigh: Bool { p95 > Self.p95Critical }
-    var errorsAreHigh: Bool { errorRate > Self.errorCritical }
+    static func < (a: Severity, b: Severity) -> Bool { a.rawValue < b.rawValue }
+
+    var tone: String {
+        switch self {
+        case .healthy: "success"
+        case .warning: "warning"
+        case .critical: "danger"
+        }
+    }
+
+    /// The word beside a flagged figure, so the state reads without colour.
+    var word: String {
+        switch self {
+        case .healthy: "healthy"
+        case .warning: "warning"
+        case .critical: "critical"
+        }
+    }
+}
+
+/// A figure's severity and the sentence that explains it.
+struct HealthCheck: Equatable {
+    var severity: Severity
+    var note: String
+}
+
+/// The threshold table, applied to one window (and the hour before it, for traffic):
+///
+/// | Metric | Warning | Critical |
+/// |---|---|---|
+/// | P50 | > 200 ms | > 500 ms |
+/// | P95 | > 5× P50 | > 10× P50 |
+/// | P99 | > 3× P95 | > 5× P95 |
+/// | Error rate | 0.5–2 % | > 2 % |
+/// | Traffic | drop > 50 % on the last hour | zero |
+extension DeploymentStats {
+    static let p50Warning = 200.0, p50Critical = 500.0
+    static let p95WarningRatio = 5.0, p95CriticalRatio = 10.0
+    static let p99WarningRatio = 3.0, p99CriticalRatio = 5.0
+    static let errorWarning = 0.005, errorCritical = 0.02
+    static let trafficDropWarning = 0.5
+
+    var p50Health: HealthCheck {
+        if p50 > Self.p50Critical { return HealthCheck(severity: .critical, note: "Critical: above 500 ms") }
+        if p50 > Self.p50Warning { return HealthCheck(severity: .warning, note: "Warning: above 200 ms") }
+        return HealthCheck(severity: .healthy, note: "Healthy: under 200 ms")
+    }
+
+    private static func ratio(_ a: Double, _ b: Double) -> Double? { b > 0 ? a / b : nil }
+    private static func times(_ r: Double) -> String { Format.fixed(r, 1) + "×" }
+
+    var p95Health: HealthCheck {
+        guard let r = Self.ratio(p95, p50) else { return HealthCheck(severity: .healthy, note: "no P50 to compare with") }
+        if r > Self.p95CriticalRatio { return HealthCheck(severity: .critical, note: "Critical: \(Self.times(r)) P50, above 10×") }
+        if r > Self.p95WarningRatio { return HealthCheck(severity: .warning, note: "Warning: \(Self.times(r)) P50, above 5×") }
+        return HealthCheck(severity: .healthy, note: "Healthy: \(Self.times(r)) P50, up to 5×")
+    }
+
+    var p99Health: HealthCheck {
+        guard let r = Self.ratio(p99, p95) else { return HealthCheck(severity: .healthy, note: "no P95 to compare with") }
+        if r > Self.p99CriticalRatio { return HealthCheck(severity: .critical, note: "Critical: \(Self.times(r)) P95, above 5×") }
+        if r > Self.p99WarningRatio { return HealthCheck(severity: .warning, note: "Warning: \(Self.times(r)) P95, above 3×") }
+        return HealthCheck(severity: .healthy, note: "Healthy: \(Self.times(r)) P95, up to 3×")
+    }
+
+    var errorHealth: HealthCheck {
+        if errorRate > Self.errorCritical { return HealthCheck(severity: .critical, note: "Critical: above 2 %") }
+        if errorRate >= Self.errorWarning { return HealthCheck(severity: .warning, note: "Warning: 0.5–2 %") }
+        return HealthCheck(severity: .healthy, note: "Healthy: under 0.5 %")
+    }
+
+    /// Against `baseline`, the mean requests per second of the hour before (0: none yet).
+    func trafficHealth(baseline: Double) -> HealthCheck {
+        guard baseline > 0 else { return HealthCheck(severity: .healthy, note: "no earlier hour to compare with yet") }
+        if rps <= 0 { return HealthCheck(severity: .critical, note: "Critical: no traffic (last hour \(Format.requestsPerSecond(baseline)) req/s)") }
+        let drop = 1 - rps / baseline
+        if drop > Self.trafficDropWarning {
+            return HealthCheck(severity: .warning, note: "Warning: down \(Int((drop * 100).rounded())) % on the last hour")
+        }
+        return HealthCheck(severity: .healthy, note: "Stable: last hour \(Format.requestsPerSecond(baseline)) req/s")
+    }
 }
 
 /// A row of the deployments table: only what the table shows.
@@ -54,6 +147,8 @@ struct DeploymentListRow {
     var targetReplicas: Int
     var runningReplicas: Int
     var stats: DeploymentStats
+    var rpsBaseline: Double
+    var needsAttention: Bool
     var createdAt: Date
 }
 
@@ -87,8 +182,12 @@ enum ReplicaStatus: String, CaseIterable, Sendable, BadgeStatus {
 struct DeploymentReplica {
     var id: Int
     var ordinal: Int
+    var revision: Int
     var status: ReplicaStatus
     var updatedAt: Date
+    var restarts: Int
+    var lastFailure: String?
+    var retryAt: Date?
 }
 
 struct DeploymentResources: Equatable {
@@ -127,10 +226,91 @@ enum DeploymentRules {
     }
 }
 
+/// What a history row records; with the row's status, revision and replica count it is a
+/// snapshot of the deployment after the event.
+enum DeploymentEvent: String, CaseIterable, Sendable {
+    case deploy, activate, pause, resume, scale, revision, rollout
+    case rolloutFailed = "rollout_failed"
+    case rollback, fail, retry, delete, replaced
+    case guardrailBreach = "guardrail_breach"
+    case guardrailRecovery = "guardrail_recovery"
+    /// Rows from before events were recorded, when not otherwise recognisable.
+    case status
+
+    /// The word on chart markers and in the legend.
+    var label: String {
+        switch self {
+        case .deploy: "Deployed"
+        case .activate: "Serving"
+        case .pause: "Paused"
+        case .resume: "Resumed"
+        case .scale: "Scaled"
+        case .revision: "New revision"
+        case .rollout: "Rolled out"
+        case .rolloutFailed: "Rollout failed"
+        case .rollback: "Rollback"
+        case .fail: "Failed"
+        case .retry: "Retried"
+        case .delete: "Deleted"
+        case .replaced: "Replaced"
+        case .guardrailBreach: "Guardrail breach"
+        case .guardrailRecovery: "Guardrail recovery"
+        case .status: "Status"
+        }
+    }
+
+    /// A one-letter mark drawn on the chart, so markers read without colour.
+    var mark: String {
+        switch self {
+        case .deploy, .activate: "D"
+        case .pause: "P"
+        case .resume, .retry: "R"
+        case .scale: "S"
+        case .revision, .rollout, .rolloutFailed: "V"
+        case .rollback: "B"
+        case .fail, .delete, .replaced, .status: "X"
+        case .guardrailBreach, .guardrailRecovery: "G"
+        }
+    }
+}
+
 struct DeploymentHistoryEntry {
+    var id: Int
     var oldStatus: String?
     var newStatus: String
+    var event: DeploymentEvent
+    var revision: Int?
+    var replicas: Int?
     var changedBy: String
     var reason: String
     var at: Date
+}
+
+/// A config snapshot: replicas and resources, who made it and why. Append-only.
+struct DeploymentRevision: Equatable {
+    var number: Int
+    var replicas: Int
+    var resources: DeploymentResources
+    var createdBy: String
+    var createdAt: Date
+    var reason: String
+    /// For a rollback: the revision whose config this copies.
+    var sourceRevision: Int?
+    /// Why its rollout failed (written once).
+    var failedReason: String?
+
+    /// "replicas 2 → 4, memory 8 GB → 16 GB" against `old`; empty when nothing differs.
+    func changes(from old: DeploymentRevision) -> [String] {
+        var out: [String] = []
+        if replicas != old.replicas { out.append("replicas \(old.replicas) → \(replicas)") }
+        if resources.cpu != old.resources.cpu {
+            out.append("CPU \(Format.compact(old.resources.cpu)) → \(Format.compact(resources.cpu)) cores")
+        }
+        if resources.memoryMB != old.resources.memoryMB {
+            out.append("memory \(Format.memory(megabytes: old.resources.memoryMB)) → \(Format.memory(megabytes: resources.memoryMB))")
+        }
+        if resources.gpu != old.resources.gpu { out.append("GPUs \(old.resources.gpu) → \(resources.gpu)") }
+        if resources.storageGB != old.resources.storageGB { out.append("storage \(old.resources.storageGB) → \(resources.storageGB) GB") }
+        return out
+    }
 }

@@ -61,8 +61,8 @@ enum DeploymentAPI {
         }
         let store = DeploymentStore(database: app.database)
         switch try store.create(job, model: model, choices: choices, by: try ctx.requireActor, now: Date()) {
-        case .alreadyLive:
-            return JSON.error(DeploymentMessages.alreadyLive, status: 409)
+        case .alreadyLive(_, let name, let status):
+            return JSON.error(DeploymentRoutes.alreadyLiveMessage(name: name, status: status), status: 409)
         case .created(let id, _, _):
             guard let created = try store.find(id) else { return JSON.error(DeploymentRoutes.notFoundMessage, status: 404) }
             var response = JSON.response(try detail(app, created), status: 201)
@@ -91,7 +91,11 @@ enum DeploymentAPI {
         case .deleted:
             return JSON.error(DeploymentMessages.deleted, status: 409)
         case .notAllowed(let current):
-            return JSON.error(action.notAllowedMessage(current: current), status: 409)
+            return JSON.error(DeploymentMessages.notAllowed(action, current: current), status: 409)
+        case .rolloutInProgress(let revision):
+            return JSON.error(DeploymentMessages.rolloutInProgress(revision), status: 409)
+        case .noSuchRevision(let number):
+            return JSON.error(DeploymentMessages.noSuchRevision(number), status: 404)
         case .changed, .unchanged:
             guard let after = try store.find(id) else { return JSON.error(DeploymentRoutes.notFoundMessage, status: 404) }
             return JSON.response(try detail(app, after))

@@ -29,15 +29,64 @@ extension DeploymentRoutes {
         let range = chartRanges.first { $0.key == requested } ?? chartRanges[0]
         // Start on a step boundary so partial steps at both ends never make one point too many.
         let since = ((now.timeIntervalSince1970 - Double(range.seconds)) / Double(range.step)).rounded(.up) * Double(range.step)
+        let resources = try store.resources(id)
+        let sinceDate = Date(timeIntervalSince1970: since)
+        var rolloutState: DeploymentStore.ReplicaState?
+        if let rolling = d.rolloutRevision {
+            rolloutState = try app.database.transaction { try DeploymentStore.replicaState($0, id, revision: rolling) }
+        }
         let view = DeploymentDetailView(
             deployment: d, now: now, range: range,
             rangeNote: (requested != nil && requested != range.key)
                 ? "There is no range “\(String(requested!.prefix(20)))”; showing the last hour." : nil,
-            points: try store.chartSeries(id, since: Date(timeIntervalSince1970: since), width: range.step),
-            replicas: try store.replicas(id), resources: try store.resources(id), history: try store.history(id),
+            points: try store.chartSeries(id, since: sinceDate, width: range.step),
+            events: try store.events(id, since: sinceDate),
+            replicas: try store.replicas(id), resources: resources, history: try store.history(id),
+            revisions: try store.revisions(id), rolloutState: rolloutState,
+            guardrails: try GuardrailStore(database: app.database).list(id),
+            otherVersions: try store.versions(modelID: d.model.id).filter { $0.id != id }.map(\.version),
             scale: FormField("replicas", prefix: "scale", value: ctx.typedValue("replicas") ?? String(d.targetReplicas), ctx,
-                             extra: DeploymentRules.replicas.attributes.merging(["action": .string(Paths.deployment(id) + "/scale")]) { a, _ in a }))
+                             extra: DeploymentRules.replicas.attributes.merging(["action": .string(Paths.deployment(id) + "/scale")]) { a, _ in a }),
+            configure: configureFields(d, resources, ctx), guardrailForm: guardrailFields(ctx))
         return try app.web.render(view, ctx)
+    }
+}
+
+extension DeploymentRoutes {
+    /// The configuration form, prefilled with the serving configuration (or what was typed).
+    static func configureFields(_ d: Deployment, _ r: DeploymentResources?, _ ctx: WebContext) -> [String: TemplateValue] {
+        let current: [String: String] = [
+            "replicas": String(d.targetReplicas), "cpu": r.map { Format.compact($0.cpu) } ?? "", "memory_mb": r.map { String($0.memoryMB) } ?? "",
+            "gpu": r.map { String($0.gpu) } ?? "", "storage_gb": r.map { String($0.storageGB) } ?? "",
+        ]
+        let rules: [String: [String: TemplateValue]] = [
+            "replicas": DeploymentRules.replicas.attributes, "cpu": DeploymentRules.cpu.attributes,
+            "memory_mb": DeploymentRules.memoryMB.attributes, "gpu": DeploymentRules.gpu.attributes,
+            "storage_gb": DeploymentRules.storageGB.attributes,
+        ]
+        let typed = ctx.formValues(configureFields, defaults: current)
+        var out: [String: TemplateValue] = ["action": .string(Paths.deployment(d.id) + "/configure")]
+        for name in configureFields {
+            out[name] = FormField(name, prefix: "configure", value: typed[name] ?? "", ctx, extra: rules[name] ?? [:]).templateValue
+        }
+        return out
+    }
+
+    static func guardrailFields(_ ctx: WebContext) -> [String: TemplateValue] {
+        let typed = ctx.formValues(guardrailFields, defaults: ["metric": "p95", "threshold": "", "minutes": "5", "action": "flag"])
+        var out: [String: TemplateValue] = [:]
+        out["metrics"] = .list(Guardrail.Metric.allCases.map {
+            ["value": .string($0.rawValue), "label": .string("\($0.label) (\($0.unit))"), "selected": .bool(typed["metric"] == $0.rawValue)]
+        })
+        out["actions"] = .list(Guardrail.Action.allCases.map {
+            ["value": .string($0.rawValue), "label": .string($0.label), "selected": .bool(typed["action"] == $0.rawValue)]
+        })
+        out["threshold"] = FormField("threshold", prefix: "guardrail", value: typed["threshold"] ?? "", ctx).templateValue
+        out["minutes"] = FormField("minutes", prefix: "guardrail", value: typed["minutes"] ?? "", ctx,
+                                   extra: GuardrailRules.minutes.attributes).templateValue
+        out["metricError"] = .optional(ctx.fieldError("metric"))
+        out["actionError"] = .optional(ctx.fieldError("action"))
+        return out
     }
 }
 
@@ -51,10 +100,17 @@ struct DeploymentDetailView: PageView {
     var range: DeploymentRoutes.ChartRange
     var rangeNote: String?
     var points: [DeploymentStore.ChartPoint]
+    var events: [DeploymentHistoryEntry]
     var replicas: [DeploymentReplica]
     var resources: DeploymentResources?
     var history: [DeploymentHistoryEntry]
+    var revisions: [DeploymentRevision]
+    var rolloutState: DeploymentStore.ReplicaState?
+    var guardrails: [Guardrail]
+    var otherVersions: [String]
     var scale: FormField
+    var configure: [String: TemplateValue]
+    var guardrailForm: [String: TemplateValue]
 
     func members() -> [String: TemplateValue] {
         let d = deployment
@@ -79,17 +135,50 @@ struct DeploymentDetailView: PageView {
             "rangeLabel": .string(range.label),
             "rangeNote": .optional(rangeNote),
             "replicas": .list(replicas.map { r in
-                ["ordinal": .int(r.ordinal), "status": Badge.of(r.status), "since": Format.timestamp(r.updatedAt, now: now)]
+                ["ordinal": .int(r.ordinal), "revision": .int(r.revision), "status": Badge.of(r.status),
+                 "since": Format.timestamp(r.updatedAt, now: now), "restarts": .int(r.restarts),
+                 "lastFailure": .optional(r.lastFailure), "retryAt": r.retryAt.map { Format.timestamp($0, now: now) } ?? .null]
             }),
             "hasReplicas": .bool(!replicas.isEmpty),
             "history": .list(history.map { h in
                 let old = h.oldStatus.flatMap(DeploymentStatus.init(rawValue:))
                 let new = DeploymentStatus(rawValue: h.newStatus) ?? .failed
                 return [
+                    "id": .int(h.id), "event": .string(h.event.label),
                     "old": old.map(Badge.of) ?? .null, "new": Badge.of(new), "changed": .bool(old != new),
                     "by": .string(h.changedBy), "reason": .string(h.reason), "at": Format.timestamp(h.at, now: now),
                 ]
             }),
+            "revisions": .list(revisions.enumerated().map { i, r in
+                let previous = i + 1 < revisions.count ? revisions[i + 1] : nil
+                let state: String = r.number == d.revision ? "serving"
+                    : r.number == d.rolloutRevision ? "rolling out"
+                    : r.failedReason != nil ? "did not roll out" : r.number > d.revision ? "not started" : "superseded"
+                return [
+                    "number": .int(r.number), "state": .string(state), "serving": .bool(r.number == d.revision),
+                    "changes": .string(previous.map { r.changes(from: $0).joined(separator: ", ") } ?? "first configuration"),
+                    "config": .string("\(DeploymentStore.replicas(r.replicas)) × \(Format.compact(r.resources.cpu)) CPU, "
+                                      + "\(Format.memory(megabytes: r.resources.memoryMB)), \(r.resources.gpu) GPU, \(r.resources.storageGB) GB"),
+                    "by": .string(r.createdBy), "at": Format.timestamp(r.createdAt, now: now), "failedReason": .optional(r.failedReason),
+                    "canRollBack": .bool(live && r.number != d.revision && d.rolloutRevision == nil && r.failedReason == nil),
+                    "rollbackAction": .string(base + "/rollback"),
+                ]
+            }),
+            "events": .list(events.map { e in
+                ["mark": .string(e.event.mark), "label": .string(e.event.label), "reason": .string(e.reason),
+                 "href": .string("#history-\(e.id)"), "at": Format.timestamp(e.at, now: now)]
+            }),
+            "hasEvents": .bool(!events.isEmpty),
+            "guardrails": .list(guardrails.map { g in
+                ["summary": .string(g.summary), "action": .string(g.action == .pause ? "pauses the deployment" : "flags it"),
+                 "breached": g.breachedSince.map { Format.timestamp($0, now: now) } ?? .null, "by": .string(g.createdBy),
+                 "deleteAction": .string(base + "/guardrails/\(g.id)/delete")]
+            }),
+            "hasGuardrails": .bool(!guardrails.isEmpty),
+            "guardrailAction": .string(base + "/guardrails"),
+            "guardrailForm": .object(guardrailForm),
+            "failureReason": .optional(d.status == .failed ? d.failureReason : nil),
+            "attention": d.attentionSince.map { ["since": Format.timestamp($0, now: now), "reason": .string(d.attentionReason ?? "a guardrail")] } ?? .null,
             "deploymentsHref": .string(Paths.deployments),
             "refreshSeconds": .int(3),
         ]
@@ -99,8 +188,14 @@ struct DeploymentDetailView: PageView {
                 "gpu": .int(resources.gpu), "storage": .int(resources.storageGB),
             ]
         }
+        if let rolling = d.rolloutRevision, let state = rolloutState {
+            data["rollout"] = [
+                "revision": .int(rolling), "serving": .int(d.revision), "running": .int(state.running), "wanted": .int(state.wanted),
+                "lastFailure": .optional(state.lastFailure),
+            ]
+        }
         if live && d.status == .active {
-            data["cards"] = .list(Self.statCards(d.stats))
+            data["cards"] = .list(Self.statCards(d.stats, baseline: d.rpsBaseline))
             data["hasCards"] = true
         } else {
             data["unavailable"] = .string(d.isDeleted
@@ -111,8 +206,13 @@ struct DeploymentDetailView: PageView {
             var actions: [ActionButton] = []
             if d.status == .active || d.status == .deploying { actions.append(.post("Pause", to: base + "/pause")) }
             if d.status == .paused { actions.append(.post("Resume", to: base + "/resume", style: .primary)) }
+            if d.status == .failed { actions.append(.post("Retry revision \(d.revision)", to: base + "/retry", style: .primary)) }
             data["actions"] = actions.templateValue
-            data["canScale"] = .bool(d.status != .failed)
+            data["configure"] = .object(configure)
+            data["canRollBackVersion"] = .bool((d.status == .active || d.status == .deploying) && !otherVersions.isEmpty)
+            data["otherVersions"] = .list(otherVersions.map { ["value": .string($0)] })
+            data["rollbackAction"] = .string(base + "/rollback")
+            data["canScale"] = .bool(d.rolloutRevision == nil)
             data["scale"] = scale.templateValue
             data["deleteAction"] = .string(base + "/delete")
         }
@@ -123,10 +223,14 @@ struct DeploymentDetailView: PageView {
         func x(_ date: Date) -> Double { date.timeIntervalSince(now) / range.unit }
         let xRange = -Double(range.seconds) / range.unit...0
         let formatAgo: (Double) -> String = { Format.compact(abs($0)) }
+        let markers = events.map { e in
+            LineChart.Marker(x: x(e.at), mark: e.event.mark, title: "\(e.event.label), \(Format.exact(e.at)): \(e.reason)",
+                             cssClass: "marker-\(e.event.rawValue.replacingOccurrences(of: "_", with: "-"))")
+        }
         let requests = LineChart(
             title: "Requests per second, \(range.label.lowercased())", xLabel: range.axis, yLabel: "Requests/s",
             series: [.init(label: "Requests/s", cssClass: "series-requests", points: points.map { (x($0.time), $0.requestsPerSecond) })],
-            xRange: xRange, formatX: formatAgo)
+            xRange: xRange, formatX: formatAgo, markers: markers)
         let latency = LineChart(
             title: "Latency, \(range.label.lowercased())", xLabel: range.axis, yLabel: "Milliseconds",
             series: [
@@ -134,27 +238,25 @@ struct DeploymentDetailView: PageView {
                 .init(label: "P95", cssClass: "series-p95", points: points.map { (x($0.time), $0.p95) }),
                 .init(label: "P99", cssClass: "series-p99", points: points.map { (x($0.time), $0.p99) }),
             ],
-            xRange: xRange, formatX: formatAgo)
+            xRange: xRange, formatX: formatAgo, markers: markers)
         return (requests, latency)
     }
 
-    /// Request volume, P50, P95, P99, error and success rate, each with a tone and a word for it.
-    static func statCards(_ s: DeploymentStats) -> [TemplateValue] {
-        func card(_ label: String, _ value: String, tone: String, note: String) -> TemplateValue {
-            ["label": .string(label), "value": .string(value), "tone": .string(tone), "note": .string(note)]
+    /// Request volume, P50, P95, P99, error and success rate, each with a tone and a word for
+    /// it from the threshold table.
+    static func statCards(_ s: DeploymentStats, baseline: Double) -> [TemplateValue] {
+        func card(_ label: String, _ value: String, _ check: HealthCheck) -> TemplateValue {
+            ["label": .string(label), "value": .string(value), "tone": .string(check.severity.tone), "note": .string(check.note)]
         }
+        let traffic = s.trafficHealth(baseline: baseline)
         return [
-            card("Request volume", Format.requestsPerSecond(s.rps) + " req/s", tone: "neutral",
-                 note: "about \(Format.compact((s.rps * 60).rounded())) requests a minute"),
-            card("P50 latency", Format.milliseconds(s.p50), tone: s.p50IsHigh ? "warning" : "success",
-                 note: s.p50IsHigh ? "Warning: above 200 ms" : "Healthy: under 200 ms"),
-            card("P95 latency", Format.milliseconds(s.p95), tone: s.p95IsHigh ? "danger" : "success",
-                 note: s.p95IsHigh ? "Critical: above 500 ms" : "Healthy: under 500 ms"),
-            card("P99 latency", Format.milliseconds(s.p99), tone: "neutral", note: "slowest 1 % of requests"),
-            card("Error rate", Format.percent(s.errorRate), tone: s.errorsAreHigh ? "danger" : "success",
-                 note: s.errorsAreHigh ? "Critical: above 1 %" : "Healthy: under 1 %"),
-            card("Success rate", Format.percent(1 - s.errorRate), tone: s.errorsAreHigh ? "danger" : "success",
-                 note: "requests answered without error"),
+            card("Request volume", Format.requestsPerSecond(s.rps) + " req/s", traffic.severity == .healthy && baseline == 0
+                 ? HealthCheck(severity: .healthy, note: "about \(Format.compact((s.rps * 60).rounded())) requests a minute") : traffic),
+            card("P50 latency", Format.milliseconds(s.p50), s.p50Health),
+            card("P95 latency", Format.milliseconds(s.p95), s.p95Health),
+            card("P99 latency", Format.milliseconds(s.p99), s.p99Health),
+            card("Error rate", Format.percent(s.errorRate), s.errorHealth),
+            card("Success rate", Format.percent(1 - s.errorRate), HealthCheck(severity: s.errorHealth.severity, note: "requests answered without error")),
         ]
     }
 }

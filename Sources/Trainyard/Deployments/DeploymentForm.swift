@@ -31,7 +31,12 @@ struct DeploymentForm {
 
     /// The choices, with defaults for `size` where a field was left empty, or a message per field.
     func validate(defaultsFor size: SizeClass) -> Result<DeploymentStore.Choices, FieldErrors> {
-        let defaults = DeploymentResources.defaults(for: size)
+        validate(defaults: DeploymentResources.defaults(for: size))
+    }
+
+    /// The same, with `defaults` for the empty fields (a deployment's current configuration on
+    /// its detail page's form).
+    func validate(defaults: (replicas: Int, resources: DeploymentResources)) -> Result<DeploymentStore.Choices, FieldErrors> {
         var errors = FieldErrors()
 
         let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import HTTPServer
 import TemplateEngine
 
@@ -13,13 +14,29 @@ extension DeploymentRoutes {
     static let headerKeys: [DeploymentSortKey] = [.model, .version, .status, .rps, .p95, .errors, .created]
 
     static func listDeployments(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
-        let request = ListRequest(list, ctx.request.query)
+        var request = ListRequest(list, ctx.request.query)
         let store = DeploymentStore(database: app.database)
-        let result = try store.list(request.slice)
+        var filters = DeploymentStore.Filters()
+        var liveAtNote: String?
+        let liveAtText = String((ctx.request.query["live_at"] ?? "").prefix(64))
+        if !liveAtText.isEmpty {
+            if let instant = Instant.parse(liveAtText) {
+                filters.liveAt = instant
+                request.addFilter("live_at", value: liveAtText, description: "serving at \(SQLTimestamp.iso8601(instant))")
+            } else {
+                liveAtNote = "“\(liveAtText)” is not a time Trainyard can read, so the table is not filtered by it. \(Instant.message)"
+            }
+        }
+        if ctx.request.query["attention"] == "1" {
+            filters.attention = true
+            request.addFilter("attention", value: "1", description: "needing attention")
+        }
+        let result = try store.list(request.slice, filters: filters)
         let chrome = ListChrome(request, shown: result.rows.count, hasMore: result.hasMore,
                                 counts: try store.statusCounts(), headerKeys: headerKeys)
         let now = Date()
-        return try app.web.render(DeploymentListView(table: ListTable(chrome: chrome, rows: result.rows.map { .init(row: $0, now: now) })), ctx)
+        return try app.web.render(DeploymentListView(table: ListTable(chrome: chrome, rows: result.rows.map { .init(row: $0, now: now) }),
+                                                     liveAt: liveAtText, liveAtNote: liveAtNote, attention: filters.attention), ctx)
     }
 }
 
@@ -29,6 +46,9 @@ struct DeploymentListView: PageView {
     let section: NavSection? = .deployments
 
     var table: ListTable<DeploymentSortKey, DeploymentStatus, Row>
+    var liveAt: String
+    var liveAtNote: String?
+    var attention: Bool
 
     struct Row: TemplateConvertible {
         var row: DeploymentListRow
@@ -41,16 +61,28 @@ struct DeploymentListView: PageView {
                 "version": .string(row.version), "status": Badge.of(row.status),
                 "running": .int(row.runningReplicas), "target": .int(row.targetReplicas), "active": .bool(active),
                 "rps": .string(Format.requestsPerSecond(row.stats.rps)),
-                "p95": .string(Format.milliseconds(row.stats.p95)), "p95High": .bool(active && row.stats.p95IsHigh),
-                "errors": .string(Format.percent(row.stats.errorRate)), "errorsHigh": .bool(active && row.stats.errorsAreHigh),
+                "rpsFlag": flag(row.stats.trafficHealth(baseline: row.rpsBaseline)),
+                "p95": .string(Format.milliseconds(row.stats.p95)),
+                "p95Flag": flag(row.stats.p95Health),
+                "errors": .string(Format.percent(row.stats.errorRate)), "errorsFlag": flag(row.stats.errorHealth),
+                "attention": .bool(row.needsAttention),
                 "created": Format.timestamp(row.createdAt, now: now),
             ]
+        }
+
+        /// A figure's flag for the table: nothing when healthy, else the word and its reason.
+        func flag(_ check: HealthCheck) -> TemplateValue {
+            check.severity == .healthy ? .null : ["word": .string(check.severity.word), "note": .string(check.note)]
         }
     }
 
     func members() -> [String: TemplateValue] {
         var m = table.members()
         m["jobsHref"] = .string(Paths.with(Paths.jobs, [("status", JobStatus.complete.rawValue)]))
+        m["liveAt"] = .string(liveAt)
+        m["liveAtNote"] = .optional(liveAtNote)
+        m["liveAtExample"] = .string(Instant.example)
+        m["attention"] = .bool(attention)
         return m
     }
 }

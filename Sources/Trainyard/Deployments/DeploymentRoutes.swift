@@ -13,10 +13,20 @@ enum DeploymentRoutes {
         app.post("/deployments/{id}/resume", access: .signedIn(.operator)) { [unowned app] ctx in try changeDeployment(app, ctx, .resume) }
         app.post("/deployments/{id}/scale", access: .signedIn(.operator)) { [unowned app] ctx in try scaleDeployment(app, ctx) }
         app.post("/deployments/{id}/delete", access: .signedIn(.operator)) { [unowned app] ctx in try changeDeployment(app, ctx, .delete) }
+        app.post("/deployments/{id}/retry", access: .signedIn(.operator)) { [unowned app] ctx in try changeDeployment(app, ctx, .retry) }
+        app.post("/deployments/{id}/configure", access: .signedIn(.operator)) { [unowned app] ctx in try configureDeployment(app, ctx) }
+        app.post("/deployments/{id}/rollback", access: .signedIn(.operator)) { [unowned app] ctx in try rollBackDeployment(app, ctx) }
+        app.post("/deployments/{id}/guardrails", access: .signedIn(.operator)) { [unowned app] ctx in try addGuardrail(app, ctx) }
+        app.post("/deployments/{id}/guardrails/{rule}/delete", access: .signedIn(.operator)) { [unowned app] ctx in
+            try removeGuardrail(app, ctx)
+        }
     }
 
     static let notFoundMessage = "There is no deployment with this id."
-    static let alreadyLiveMessage = "This job already has an active deployment"
+    /// The duplicate-deploy refusal, naming the live deployment's real status.
+    static func alreadyLiveMessage(name: String, status: DeploymentStatus) -> String {
+        "This job already has a live deployment: \(name) is \(status.rawValue). Open it to resume, scale or delete it."
+    }
     static let notCompleteMessage = "Only completed training jobs can be deployed"
     static let noBaseModelMessage = "This run has no base model yet: pick one from the catalogue on its page, then deploy it."
 
@@ -61,8 +71,9 @@ enum DeploymentRoutes {
             return app.web.redirect(.failed(errors.summary, redirectTo: back, values: form.values, fieldErrors: errors.byField), ctx)
         case .success(let choices):
             switch try DeploymentStore(database: app.database).create(job, model: model, choices: choices, by: try ctx.requireActor, now: Date()) {
-            case .alreadyLive:
-                return app.web.redirect(.failed(DeploymentMessages.alreadyLive, redirectTo: back), ctx)
+            case .alreadyLive(let id, let name, let status):
+                return app.web.redirect(.failed(alreadyLiveMessage(name: name, status: status), redirectTo: back,
+                                                link: (label: "Open \(name)", href: Paths.deployment(id))), ctx)
             case .created(_, let name, let version):
                 return app.web.redirect(.succeeded(DeploymentMessages.deploying(name, version, replicas: choices.replicas),
                                                    redirectTo: Paths.deployments), ctx)
@@ -73,8 +84,10 @@ enum DeploymentRoutes {
     // MARK: Lifecycle
 
     enum Action {
-        case pause, resume, delete
+        case pause, resume, delete, retry
         case scale(to: Int)
+        case configure(replicas: Int, resources: DeploymentResources)
+        case rollback(revision: Int)
     }
 
     static func changeDeployment(_ app: TrainyardApp, _ ctx: WebContext, _ action: Action) throws -> HTTPResponse {
@@ -88,11 +101,15 @@ enum DeploymentRoutes {
         case .deleted:
             return app.web.redirect(.failed(DeploymentMessages.deleted, redirectTo: back), ctx)
         case .notAllowed(let current):
-            return app.web.redirect(.failed(action.notAllowedMessage(current: current), redirectTo: back), ctx)
+            return app.web.redirect(.failed(DeploymentMessages.notAllowed(action, current: current), redirectTo: back), ctx)
+        case .rolloutInProgress(let revision):
+            return app.web.redirect(.failed(DeploymentMessages.rolloutInProgress(revision), redirectTo: back), ctx)
+        case .noSuchRevision(let number):
+            return app.web.redirect(.failed(DeploymentMessages.noSuchRevision(number), redirectTo: back), ctx)
         case .unchanged(let d):
-            return app.web.redirect(ActionOutcome(location: back, flash: Flash(.info, DeploymentMessages.unchanged(d))), ctx)
+            return app.web.redirect(ActionOutcome(location: back, flash: Flash(.info, DeploymentMessages.unchanged(action, d))), ctx)
         case .changed(let d):
-            let message = action.doneMessage(d.name)
+            let message = DeploymentMessages.changed(action, d)
             if case .delete = action { return app.web.redirect(.succeeded(message, redirectTo: Paths.deployments), ctx) }
             return app.web.redirect(.succeeded(message, redirectTo: back), ctx)
         }

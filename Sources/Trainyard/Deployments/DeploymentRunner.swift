@@ -4,13 +4,18 @@ import Storage
 /// Brings deployments' replicas up and down and writes their inference statistics.
 ///
 /// Each tick, in one transaction:
-/// 1. replicas whose time in `pending`, `starting` or `stopping` is up move on
-///    (pending → starting → running; stopping → stopped), paced by the simulation speed;
-/// 2. deploying deployments with a running replica become active, with figures for the
-///    current minute at once;
-/// 3. active deployments without a bucket for the current minute get one (at most
-///    `deploymentsPerTick` per tick; the rest follow on later ticks or in another process);
-/// 4. buckets older than `retention` are deleted, a batch at a time.
+/// 1. failed replicas whose backoff is over start again;
+/// 2. replicas whose time in `pending`, `starting` or `stopping` is up move on
+///    (pending → starting → running; stopping → stopped), paced by the simulation speed, or
+///    fail as `ReplicaStartRules` says;
+/// 3. deploying deployments with a running replica become active, with figures for the
+///    current minute at once (and stop the deployment a rollback to their version replaces);
+/// 4. rollouts finish when every new replica runs, or fail when one cannot start or the start
+///    deadline passes (the old revision keeps serving); deploying deployments fail the same way;
+/// 5. active deployments without a bucket for the current minute get one (at most
+///    `deploymentsPerTick` per tick; the rest follow on later ticks or in another process),
+///    and their guardrails are checked against it;
+/// 6. buckets older than `retention` are deleted, a batch at a time.
 ///
 /// Rows are claimed with skip-locked row locks on PostgreSQL, so several `serve` processes
 /// never move the same replica or write the same bucket twice; SQLite serialises writers itself.
@@ -22,22 +27,31 @@ final class DeploymentRunner {
     static let stoppingSeconds = 3.0
     static let replicasPerTick = 500
     static let deploymentsPerTick = 500
+    /// Seconds (at speed 1) a start or rollout may take before it is given up.
+    static let startDeadlineSeconds = 180.0
 
     let database: Database
     let speed: Double
+    /// The chance that one start attempt fails its health check (tests set 0 or 1).
+    var startFailureRate: Double
     /// Where the stats pass stopped within the current minute: an optimisation only (the
     /// `stats_at` test decides what is due), so a restart or another process loses nothing.
     private var cursor: (minute: Int, id: Int) = (0, 0)
     private let lock = NSLock()
 
-    init(database: Database, speed: Double) {
+    init(database: Database, speed: Double, startFailureRate: Double = ReplicaStartRules.defaultFailureRate) {
         self.database = database
         self.speed = speed
+        self.startFailureRate = startFailureRate
     }
 
     struct Report: Equatable {
         var replicasMoved = 0
+        var replicasFailed = 0
+        var restarted = 0
         var activated = 0
+        var rolledOut = 0
+        var failed = 0
         var buckets = 0
         var pruned = 0
     }
@@ -55,9 +69,11 @@ final class DeploymentRunner {
         let start = cursor.minute == minute ? cursor.id : 0
         let (report, lastID) = try database.transaction { conn in
             var report = Report()
-            report.replicasMoved = try moveReplicas(conn, now: now)
+            report.restarted = try DeploymentStore.restartDueReplicas(conn, now: now)
+            (report.replicasMoved, report.replicasFailed) = try moveReplicas(conn, now: now)
             report.activated = try activateDeploying(conn, now: now)
-            let (buckets, lastID) = try writeBuckets(conn, minute: minute, after: start)
+            (report.rolledOut, report.failed) = try settleRollouts(conn, now: now)
+            let (buckets, lastID) = try writeBuckets(conn, minute: minute, after: start, now: now)
             report.buckets = buckets
             report.pruned = try pruneBuckets(conn, before: now.addingTimeInterval(-Self.retention))
             return (report, lastID)
@@ -73,20 +89,84 @@ final class DeploymentRunner {
 
     static func minute(of date: Date) -> Int { Int((date.timeIntervalSince1970 / 60).rounded(.down)) }
 
-    private func moveReplicas(_ conn: DatabaseConnection, now: Date) throws -> Int {
+    /// Moves due replicas on; returns (moved, failed).
+    private func moveReplicas(_ conn: DatabaseConnection, now: Date) throws -> (Int, Int) {
         let due = try DeploymentStore.claimDueReplicas(
             conn, pendingBefore: now.addingTimeInterval(-Self.pendingSeconds / speed),
             startingBefore: now.addingTimeInterval(-Self.startingSeconds / speed),
             stoppingBefore: now.addingTimeInterval(-Self.stoppingSeconds / speed), limit: Self.replicasPerTick)
+        var configs: [String: DeploymentStore.ReplicaConfig] = [:]
+        var failed = 0
         for replica in due {
+            var outcome = ReplicaStartRules.Outcome.starts
+            if replica.status == .pending || replica.status == .starting {
+                let key = "\(replica.deploymentID)/\(replica.revision)"
+                guard let config = try configs[key] ?? DeploymentStore.replicaConfig(conn, replica.deploymentID, revision: replica.revision) else {
+                    continue
+                }
+                configs[key] = config
+                outcome = replica.status == .pending
+                    ? ReplicaStartRules.scheduling(sizeClass: config.sizeClass, resources: config.resources)
+                    : ReplicaStartRules.start(sizeClass: config.sizeClass, resources: config.resources, deploymentID: replica.deploymentID,
+                                              seed: config.seed, revision: replica.revision, ordinal: replica.ordinal,
+                                              attempt: replica.restarts, failureRate: startFailureRate)
+            }
+            if case .fails(let reason, let retryable) = outcome {
+                let retry = retryable && replica.restarts < ReplicaStartRules.maxRestarts
+                let retryAt = retry ? now.addingTimeInterval(ReplicaStartRules.backoffSeconds(beforeRestart: replica.restarts + 1) / speed) : nil
+                try DeploymentStore.failReplica(conn, replica.id, reason: reason, retryAt: retryAt, now: now)
+                failed += 1
+                continue
+            }
             let next: ReplicaStatus = switch replica.status {
             case .pending: .starting
             case .starting: .running
             default: .stopped
             }
             try DeploymentStore.setReplicaStatus(conn, replica: replica.id, to: next, now: now)
+            if next == .starting { try DeploymentStore.startDeadlineClock(conn, replica.deploymentID, now: now) }
         }
-        return due.count
+        return (due.count, failed)
+    }
+
+    /// Finishes or gives up rollouts and starts; returns (rolled out, failed).
+    private func settleRollouts(_ conn: DatabaseConnection, now: Date) throws -> (Int, Int) {
+        let deadline = now.addingTimeInterval(-Self.startDeadlineSeconds / speed)
+        var rolledOut = 0, failed = 0
+        for d in try DeploymentStore.claimInRollout(conn, limit: Self.deploymentsPerTick) {
+            let revision = d.rolloutRevision ?? d.revision
+            let state = try DeploymentStore.replicaState(conn, d.id, revision: revision)
+            let timedOut = d.rolloutStartedAt.map { $0 <= deadline } ?? false
+            if d.status == .deploying {
+                guard state.running == 0 else { continue }   // activation's business
+                if let reason = state.permanentFailure, state.permanentlyFailed >= state.wanted {
+                    try DeploymentStore.fail(conn, d, reason: "no replica could start: \(reason)", now: now)
+                    failed += 1
+                } else if timedOut {
+                    try DeploymentStore.fail(conn, d, reason: "no replica was running within \(Self.deadlineText(speed)) of the start"
+                                             + (state.lastFailure.map { " (last failure: \($0))" } ?? ""), now: now)
+                    failed += 1
+                }
+            } else if let rolling = d.rolloutRevision {
+                if state.running >= state.wanted {
+                    try DeploymentStore.completeRollout(conn, d, revision: rolling, now: now)
+                    rolledOut += 1
+                } else if let reason = state.permanentFailure {
+                    try DeploymentStore.failRollout(conn, d, revision: rolling, reason: reason, now: now)
+                    failed += 1
+                } else if timedOut {
+                    try DeploymentStore.failRollout(conn, d, revision: rolling, reason: "not every new replica was running within \(Self.deadlineText(speed))"
+                                                    + (state.lastFailure.map { " (last failure: \($0))" } ?? ""), now: now)
+                    failed += 1
+                }
+            }
+        }
+        return (rolledOut, failed)
+    }
+
+    static func deadlineText(_ speed: Double) -> String {
+        let seconds = startDeadlineSeconds / speed
+        return seconds >= 60 && seconds.truncatingRemainder(dividingBy: 60) == 0 ? "\(Int(seconds / 60)) minutes" : "\(Format.compact(seconds)) s"
     }
 
     private func activateDeploying(_ conn: DatabaseConnection, now: Date) throws -> Int {
@@ -94,17 +174,17 @@ final class DeploymentRunner {
         let minute = Self.minute(of: now)
         for d in ready {
             try DeploymentStore.activate(conn, d, now: now)
-            try DeploymentStore.recordStats(conn, d, minute: minute)
+            try DeploymentStore.recordStats(conn, d, minute: minute, now: now)
         }
         return ready.count
     }
 
-    private func writeBuckets(_ conn: DatabaseConnection, minute: Int, after start: Int) throws -> (Int, Int) {
+    private func writeBuckets(_ conn: DatabaseConnection, minute: Int, after start: Int, now: Date) throws -> (Int, Int) {
         let due = try DeploymentStore.claimDueForStats(conn, minuteStart: Date(timeIntervalSince1970: Double(minute) * 60),
                                                        afterID: start, limit: Self.deploymentsPerTick)
         var lastID = start
         for d in due {
-            try DeploymentStore.recordStats(conn, d, minute: minute)
+            try DeploymentStore.recordStats(conn, d, minute: minute, now: now)
             lastID = d.id
         }
         return (due.count, lastID)

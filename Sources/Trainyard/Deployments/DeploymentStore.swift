@@ -13,7 +13,9 @@ struct DeploymentStore {
     static let job = JobStore.Join(alias: "j")
     static let columns = """
         d.id, d.job_id, \(job.columns), \(model.columns), d.name, d.version, d.status, d.endpoint, d.target_replicas,
-        d.deployed_by, d.created_at, d.updated_at, d.deleted_at, d.rps, d.p50_ms, d.p95_ms, d.p99_ms, d.error_rate, d.stats_at
+        d.deployed_by, d.created_at, d.updated_at, d.deleted_at, d.rps, d.p50_ms, d.p95_ms, d.p99_ms, d.error_rate, d.stats_at,
+        d.revision, d.rollout_revision, d.rollout_started_at, d.failure_reason, d.replaces_id, d.rps_baseline, d.attention_since,
+        d.attention_reason
         """
     static let from = "deployments d " + job.on("d.job_id") + " " + model.on("d.model_id")
 
@@ -29,7 +31,11 @@ struct DeploymentStore {
             createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"), deletedAt: try row.optionalDate("deleted_at"),
             stats: DeploymentStats(rps: try row.double("rps"), p50: try row.double("p50_ms"), p95: try row.double("p95_ms"),
                                    p99: try row.double("p99_ms"), errorRate: try row.double("error_rate")),
-            statsAt: try row.optionalDate("stats_at"))
+            statsAt: try row.optionalDate("stats_at"),
+            revision: try row.int("revision"), rolloutRevision: try row.optionalInt("rollout_revision"),
+            rolloutStartedAt: try row.optionalDate("rollout_started_at"), failureReason: try row.optionalString("failure_reason"),
+            replacesID: try row.optionalInt("replaces_id"), rpsBaseline: try row.double("rps_baseline"),
+            attentionSince: try row.optionalDate("attention_since"), attentionReason: try row.optionalString("attention_reason"))
     }
 
     // MARK: Reads
@@ -42,9 +48,18 @@ struct DeploymentStore {
     /// One page of the deployments table. Fast at 100k+ rows: every sort key has an index led
     /// by it (and one led by `status` then the key) with `id` as tie-breaker, partial on live
     /// rows, so `ORDER BY key, id LIMIT per+1` reads only the rows it shows.
-    func list(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>) throws -> ListResult<DeploymentListRow> {
+    ///
+    /// `filters.liveAt` narrows to what was serving at that instant (deleted since or not), from
+    /// the history rows; `filters.attention` to deployments a guardrail has flagged.
+    func list(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>, filters: Filters = Filters()) throws -> ListResult<DeploymentListRow> {
         var p = SQLParameters()
-        var conditions = ["deleted_at IS NULL"]
+        var conditions: [String] = []
+        if let instant = filters.liveAt {
+            conditions.append(Self.servingCondition(at: p.add(.date(instant))))
+        } else {
+            conditions.append("deleted_at IS NULL")
+        }
+        if filters.attention { conditions.append("attention_since IS NOT NULL") }
         if let search = slice.searchCondition(["model_name", "name"], &p) { conditions.append(search) }
         if let status = slice.statusCondition("status", &p) { conditions.append(status) }
         let column: String = switch slice.sort {
@@ -60,7 +75,7 @@ struct DeploymentStore {
         }
         let rows = try database.query("""
             SELECT d.id, d.model_name, d.name, d.version, d.status, d.target_replicas, d.rps, d.p50_ms, d.p95_ms, d.p99_ms,
-                d.error_rate, d.created_at,
+                d.error_rate, d.created_at, d.rps_baseline, d.attention_since,
                 (SELECT COUNT(*) FROM deployment_replicas r WHERE r.deployment_id = d.id AND r.status = 'running') AS running
             FROM deployments d WHERE \(conditions.joined(separator: " AND ")) \(slice.orderAndWindow(column, tieBreaker: "id", &p))
             """, p.values)
@@ -71,9 +86,23 @@ struct DeploymentStore {
                 targetReplicas: try row.int("target_replicas"), runningReplicas: try row.int("running"),
                 stats: DeploymentStats(rps: try row.double("rps"), p50: try row.double("p50_ms"), p95: try row.double("p95_ms"),
                                        p99: try row.double("p99_ms"), errorRate: try row.double("error_rate")),
+                rpsBaseline: try row.double("rps_baseline"), needsAttention: try row.optionalDate("attention_since") != nil,
                 createdAt: try row.date("created_at"))
         }
         return ListResult(rows: shown, hasMore: rows.count >= slice.limit)
+    }
+
+    struct Filters: Equatable {
+        var liveAt: Date?
+        var attention = false
+    }
+
+    /// Deployments a guardrail has flagged, longest-flagged first.
+    func needingAttention(limit: Int) throws -> [Deployment] {
+        try database.query("""
+            SELECT \(Self.columns) FROM \(Self.from) WHERE d.deleted_at IS NULL AND d.attention_since IS NOT NULL
+            ORDER BY d.attention_since, d.id LIMIT $1
+            """, [.int(Int64(limit))]).map(Self.decode)
     }
 
     /// The newest deployments that are not deleted, optionally of one model.
@@ -140,24 +169,42 @@ struct DeploymentStore {
         }
     }
 
+    /// The replicas, newest revision first, then by ordinal.
     func replicas(_ id: Int) throws -> [DeploymentReplica] {
         try database.query("""
-            SELECT id, ordinal, status, updated_at FROM deployment_replicas WHERE deployment_id = $1 ORDER BY ordinal LIMIT 200
+            SELECT id, ordinal, revision, status, updated_at, restarts, last_failure, retry_at FROM deployment_replicas
+            WHERE deployment_id = $1 ORDER BY revision DESC, ordinal LIMIT 200
             """, [.int(Int64(id))]).map {
-            DeploymentReplica(id: try $0.int("id"), ordinal: try $0.int("ordinal"),
-                              status: ReplicaStatus(rawValue: try $0.string("status")) ?? .failed, updatedAt: try $0.date("updated_at"))
+            DeploymentReplica(id: try $0.int("id"), ordinal: try $0.int("ordinal"), revision: try $0.int("revision"),
+                              status: ReplicaStatus(rawValue: try $0.string("status")) ?? .failed, updatedAt: try $0.date("updated_at"),
+                              restarts: try $0.int("restarts"), lastFailure: try $0.optionalString("last_failure"),
+                              retryAt: try $0.optionalDate("retry_at"))
         }
     }
 
     /// The newest `limit` history rows, oldest first.
     func history(_ id: Int, limit: Int = 200) throws -> [DeploymentHistoryEntry] {
         try database.query("""
-            SELECT old_status, new_status, changed_by, reason, created_at FROM deployment_status_history
+            SELECT \(Self.historyColumns) FROM deployment_status_history
             WHERE deployment_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2
-            """, [.int(Int64(id)), .int(Int64(limit))]).map {
-            DeploymentHistoryEntry(oldStatus: try $0.optionalString("old_status"), newStatus: try $0.string("new_status"),
-                                   changedBy: try $0.string("changed_by"), reason: try $0.string("reason"), at: try $0.date("created_at"))
-        }.reversed()
+            """, [.int(Int64(id)), .int(Int64(limit))]).map(Self.decodeHistory).reversed()
+    }
+
+    static let historyColumns = "id, old_status, new_status, event, revision, replicas, changed_by, reason, created_at"
+
+    static func decodeHistory(_ row: Row) throws -> DeploymentHistoryEntry {
+        DeploymentHistoryEntry(id: try row.int("id"), oldStatus: try row.optionalString("old_status"), newStatus: try row.string("new_status"),
+                               event: DeploymentEvent(rawValue: try row.string("event")) ?? .status,
+                               revision: try row.optionalInt("revision"), replicas: try row.optionalInt("replicas"),
+                               changedBy: try row.string("changed_by"), reason: try row.string("reason"), at: try row.date("created_at"))
+    }
+
+    /// History rows of `id` from `since` on, oldest first (the chart's event markers).
+    func events(_ id: Int, since: Date, limit: Int = 200) throws -> [DeploymentHistoryEntry] {
+        try database.query("""
+            SELECT \(Self.historyColumns) FROM deployment_status_history
+            WHERE deployment_id = $1 AND created_at >= $2 ORDER BY created_at, id LIMIT $3
+            """, [.int(Int64(id)), .date(since), .int(Int64(limit))]).map(Self.decodeHistory)
     }
 
     struct ChartPoint {
@@ -191,7 +238,17 @@ struct DeploymentStore {
 
     enum CreateResult: Equatable {
         case created(id: Int, name: String, version: String)
-        case alreadyLive
+        /// The job's live deployment (deploying, active or paused).
+        case alreadyLive(id: Int, name: String, status: DeploymentStatus)
+    }
+
+    /// The live deployment of `jobID`, if any.
+    static func liveDeployment(_ conn: DatabaseConnection, job jobID: Int) throws -> (id: Int, name: String, status: DeploymentStatus)? {
+        try conn.queryOne("""
+            SELECT id, name, status FROM deployments WHERE job_id = $1 AND deleted_at IS NULL AND status IN \(liveStatuses)
+            """, [.int(Int64(jobID))]).map {
+            (try $0.int("id"), try $0.string("name"), DeploymentStatus(rawValue: try $0.string("status")) ?? .deploying)
+        }
     }
 
     struct Choices: Equatable {
@@ -205,7 +262,8 @@ struct DeploymentStore {
     /// history row. The next version number is computed inside the transaction; two deploys of
     /// the same model racing for it make one of them retry. The partial unique index
     /// `deployments_one_live_per_job` settles two deploys of the same job.
-    func create(_ job: TrainingJob, model: ModelRef, choices: Choices, by actor: Actor, now: Date) throws -> CreateResult {
+    func create(_ job: TrainingJob, model: ModelRef, choices: Choices, by actor: Actor, now: Date,
+                replacing replaced: Deployment? = nil) throws -> CreateResult {
         try DeploymentRules.check(replicas: choices.replicas, choices.resources)
         if let name = choices.name { try DeploymentRules.name.check(name) }
         var attempt = 0
@@ -213,10 +271,8 @@ struct DeploymentStore {
             attempt += 1
             do {
                 return try database.transaction { conn in
-                    if try conn.queryOne("""
-                        SELECT id FROM deployments WHERE job_id = $1 AND deleted_at IS NULL AND status IN \(Self.liveStatuses)
-                        """, [.int(Int64(job.id))]) != nil {
-                        return .alreadyLive
+                    if let live = try Self.liveDeployment(conn, job: job.id) {
+                        return .alreadyLive(id: live.id, name: live.name, status: live.status)
                     }
                     let number = try conn.queryOne("""
                         SELECT COALESCE(MAX(version_number), 0) + 1 AS n FROM deployments WHERE model_id = $1
@@ -225,16 +281,30 @@ struct DeploymentStore {
                     let name = choices.name ?? "\(model.slug)-\(version)"
                     let id = try Self.insert(conn, NewDeployment(
                         jobID: job.id, model: model, name: name, versionNumber: number, status: .deploying,
-                        targetReplicas: choices.replicas, deployedBy: actor.username, createdAt: now, updatedAt: now), resources: choices.resources)
-                    try Self.applyTarget(conn, id, target: choices.replicas, start: true, now: now)
-                    try Self.recordHistory(conn, id, from: nil, to: .deploying, by: actor,
-                                           reason: "deployed from training job #\(job.id) with \(Self.replicas(choices.replicas))", now: now)
-                    try AuditStore.record(conn, actor, .deploymentCreate, target: "\(id)",
+                        targetReplicas: choices.replicas, deployedBy: actor.username, createdAt: now, updatedAt: now,
+                        replacesID: replaced?.id), resources: choices.resources)
+                    try Self.applyTarget(conn, id, revision: 1, target: choices.replicas, start: true, now: now)
+                    let origin = replaced.map { "rollback of \($0.name) (\($0.version)) to training job #\(job.id)" }
+                        ?? "deployed from training job #\(job.id)"
+                    try Self.recordHistory(conn, id, replaced == nil ? .deploy : .rollback, from: nil, to: .deploying, revision: 1,
+                                           replicas: choices.replicas, by: actor,
+                                           reason: "\(origin) with \(Self.replicas(choices.replicas))", now: now)
+                    if let replaced {
+                        try Self.recordHistory(conn, replaced.id, .rollback, from: replaced.status, to: replaced.status,
+                                               revision: replaced.revision, replicas: replaced.targetReplicas, by: actor,
+                                               reason: "rolling back to training job #\(job.id) as \(name) (\(version)); this one stops when it is active",
+                                               now: now)
+                    }
+                    try AuditStore.record(conn, actor, replaced == nil ? .deploymentCreate : .deploymentRollback, target: "\(id)",
                                           details: "\(name) (\(version)) from job #\(job.id), \(Self.replicas(choices.replicas))", now: now)
                     return .created(id: id, name: name, version: version)
                 }
             } catch let error as DatabaseError where error.isUniqueViolation(on: Schema.oneLiveDeploymentPerJob) {
-                return .alreadyLive
+                // Another deploy of this job won the race; name the deployment it made.
+                if let live = try database.transaction({ try Self.liveDeployment($0, job: job.id) }) {
+                    return .alreadyLive(id: live.id, name: live.name, status: live.status)
+                }
+                throw error
             } catch let error as DatabaseError where error.isUniqueViolation(on: Self.versionConstraint) && attempt < 10 {
                 continue   // another deploy of this model took the number; take the next one
             }
@@ -243,7 +313,9 @@ struct DeploymentStore {
 
     static let versionConstraint = "deployments_model_id_version_number_key"
 
-    static func versionName(_ number: Int) -> String { "v1.\(number).0" }
+    /// A model's first deployment is v1.0.0, its next v1.1.0: the minor number is one below the
+    /// ordinal `version_number` (schema version 6).
+    static func versionName(_ number: Int) -> String { "v1.\(number - 1).0" }
     static func endpoint(_ modelSlug: String, _ version: String) -> String { "/api/inference/\(modelSlug)/\(version)" }
     /// History reasons are written once and shown as they are: "1 replica", "3 replicas".
     static func replicas(_ n: Int) -> String { n == 1 ? "1 replica" : "\(n) replicas" }
@@ -262,11 +334,12 @@ struct DeploymentStore {
         var deletedAt: Date?
         var stats = DeploymentStats.zero
         var statsAt: Date?
+        var replacesID: Int?
     }
 
     private static let insertColumns = """
         deployments (job_id, model_id, model_name, name, version, version_number, status, endpoint, target_replicas,
-            deployed_by, created_at, updated_at, deleted_at, rps, p50_ms, p95_ms, p99_ms, error_rate, stats_at)
+            deployed_by, created_at, updated_at, deleted_at, rps, p50_ms, p95_ms, p99_ms, error_rate, stats_at, replaces_id)
         """
 
     private static func tuple(_ d: NewDeployment, _ p: inout SQLParameters) -> String {
@@ -276,7 +349,7 @@ struct DeploymentStore {
             .int(Int64(d.versionNumber)), .text(d.status.rawValue), .text(endpoint(d.model.slug, version)),
             .int(Int64(d.targetReplicas)), .text(d.deployedBy), .date(d.createdAt), .date(d.updatedAt), SQLValue(d.deletedAt),
             .double(d.stats.rps), .double(d.stats.p50), .double(d.stats.p95), .double(d.stats.p99), .double(d.stats.errorRate),
-            SQLValue(d.statsAt),
+            SQLValue(d.statsAt), SQLValue(d.replacesID),
         ]) + ")"
     }
 
@@ -291,6 +364,8 @@ struct DeploymentStore {
         var rp = SQLParameters()
         try conn.execute("INSERT INTO deployment_resources (deployment_id, cpu, memory_mb, gpu, storage_gb) VALUES \(resourcesTuple(id, resources, &rp))",
                          rp.values)
+        try insertRevision(conn, id, DeploymentRevision(number: 1, replicas: d.targetReplicas, resources: resources, createdBy: d.deployedBy,
+                                                        createdAt: d.createdAt, reason: "deployed"))
         if d.deletedAt == nil { try adjustCounts(conn, from: nil, to: d.status) }
         return id
     }
@@ -311,14 +386,18 @@ struct DeploymentStore {
         for row in try conn.query("INSERT INTO \(insertColumns) VALUES \(tuples.joined(separator: ", ")) RETURNING id, job_id", p.values) {
             idsByJob[try row.int("job_id")] = try row.int("id")
         }
-        var resources = SQLParameters(), replicas = SQLParameters(), history = SQLParameters()
-        var resourceTuples: [String] = [], replicaTuples: [String] = [], historyTuples: [String] = []
+        var resources = SQLParameters(), replicas = SQLParameters(), history = SQLParameters(), revisions = SQLParameters()
+        var resourceTuples: [String] = [], replicaTuples: [String] = [], historyTuples: [String] = [], revisionTuples: [String] = []
         for item in items {
             let id = idsByJob[item.row.jobID]!
             resourceTuples.append(resourcesTuple(id, item.resources, &resources))
+            revisionTuples.append(revisionTuple(id, DeploymentRevision(number: 1, replicas: item.row.targetReplicas, resources: item.resources,
+                                                                       createdBy: item.row.deployedBy, createdAt: item.row.createdAt,
+                                                                       reason: "bulk load"), &revisions))
             replicaTuples.append("(" + replicas.list([.int(Int64(id)), .int(1), .text(item.replicaStatus.rawValue),
                                                       .date(item.row.createdAt), .date(item.row.createdAt)]) + ")")
             historyTuples.append("(" + history.list([.int(Int64(id)), .null, .text(DeploymentStatus.deploying.rawValue),
+                                                     .text(DeploymentEvent.deploy.rawValue), .int(1), .int(Int64(item.row.targetReplicas)),
                                                      .text(item.row.deployedBy), .text("bulk load"), .date(item.row.createdAt)]) + ")")
         }
         try conn.execute("INSERT INTO deployment_resources (deployment_id, cpu, memory_mb, gpu, storage_gb) VALUES \(resourceTuples.joined(separator: ", "))",
@@ -326,9 +405,25 @@ struct DeploymentStore {
         try conn.execute("INSERT INTO deployment_replicas (deployment_id, ordinal, status, created_at, updated_at) VALUES \(replicaTuples.joined(separator: ", "))",
                          replicas.values)
         try conn.execute("""
-            INSERT INTO deployment_status_history (deployment_id, old_status, new_status, changed_by, reason, created_at)
+            INSERT INTO deployment_status_history (deployment_id, old_status, new_status, event, revision, replicas, changed_by, reason, created_at)
             VALUES \(historyTuples.joined(separator: ", "))
             """, history.values)
+        try conn.execute("INSERT INTO \(revisionColumns) VALUES \(revisionTuples.joined(separator: ", "))", revisions.values)
+    }
+
+    static let revisionColumns = """
+        deployment_revisions (deployment_id, number, replicas, cpu, memory_mb, gpu, storage_gb, created_by, created_at, reason, source_revision)
+        """
+
+    static func revisionTuple(_ id: Int, _ r: DeploymentRevision, _ p: inout SQLParameters) -> String {
+        "(" + p.list([.int(Int64(id)), .int(Int64(r.number)), .int(Int64(r.replicas)), .double(r.resources.cpu),
+                      .int(Int64(r.resources.memoryMB)), .int(Int64(r.resources.gpu)), .int(Int64(r.resources.storageGB)),
+                      .text(r.createdBy), .date(r.createdAt), .text(r.reason), SQLValue(r.sourceRevision)]) + ")"
+    }
+
+    static func insertRevision(_ conn: DatabaseConnection, _ id: Int, _ r: DeploymentRevision) throws {
+        var p = SQLParameters()
+        try conn.execute("INSERT INTO \(revisionColumns) VALUES \(revisionTuple(id, r, &p))", p.values)
     }
 
     /// The highest version number each model has used, by model id.
@@ -340,144 +435,10 @@ struct DeploymentStore {
         return versions
     }
 
-    // MARK: Lifecycle
-
-    /// What a lifecycle action did; the web layer chooses the words.
-    enum ChangeResult: Equatable {
-        /// Done; the deployment as it was before the change.
-        case changed(Deployment)
-        /// Nothing to do (already so).
-        case unchanged(Deployment)
-        /// Not possible in the deployment's current status.
-        case notAllowed(current: DeploymentStatus)
-        case deleted
-        case notFound
-    }
-
-    /// Runs `body` on the locked, live (not deleted) deployment inside one transaction.
-    private func change(_ id: Int, _ body: (DatabaseConnection, Deployment) throws -> ChangeResult) throws -> ChangeResult {
-        try database.transaction { conn in
-            guard let row = try conn.queryOne("SELECT \(Self.columns) FROM \(Self.from) WHERE d.id = $1" + conn.dialect.lockRows(of: "d"),
-                                              [.int(Int64(id))]) else {
-                return .notFound
-            }
-            let deployment = try Self.decode(row)
-            if deployment.isDeleted { return .deleted }
-            return try body(conn, deployment)
-        }
-    }
-
-    /// Active or deploying → paused: every replica stops and the figures clear.
-    func pause(_ id: Int, by actor: Actor, now: Date) throws -> ChangeResult {
-        try change(id) { conn, d in
-            guard d.status == .active || d.status == .deploying else { return .notAllowed(current: d.status) }
-            try conn.execute("""
-                UPDATE deployments SET status = 'paused', updated_at = $2, rps = 0, p50_ms = 0, p95_ms = 0, p99_ms = 0,
-                    error_rate = 0, stats_at = NULL WHERE id = $1
-                """, [.int(Int64(id)), .date(now)])
-            try Self.stopReplicas(conn, id, above: 0, now: now)
-            try Self.recordHistory(conn, id, from: d.status, to: .paused, by: actor, reason: "paused: replicas stopped", now: now)
-            try AuditStore.record(conn, actor, .deploymentPause, target: "\(id)", details: "\(d.name): \(d.status.rawValue) → paused", now: now)
-            try Self.adjustCounts(conn, from: d.status, to: .paused)
-            return .changed(d)
-        }
-    }
-
-    /// Paused → deploying: the replicas start again and the runner makes it active when the
-    /// first one runs, as for a new deployment, so "active" always means something is serving.
-    func resume(_ id: Int, by actor: Actor, now: Date) throws -> ChangeResult {
-        try change(id) { conn, d in
-            guard d.status == .paused else { return .notAllowed(current: d.status) }
-            try conn.execute("UPDATE deployments SET status = 'deploying', updated_at = $2 WHERE id = $1", [.int(Int64(id)), .date(now)])
-            try Self.applyTarget(conn, id, target: d.targetReplicas, start: true, now: now)
-            try Self.recordHistory(conn, id, from: .paused, to: .deploying, by: actor,
-                                   reason: "resumed: starting \(Self.replicas(d.targetReplicas))", now: now)
-            try AuditStore.record(conn, actor, .deploymentResume, target: "\(id)", details: "\(d.name): paused → deploying", now: now)
-            try Self.adjustCounts(conn, from: .paused, to: .deploying)
-            return .changed(d)
-        }
-    }
-
-    /// Any status but failed: replicas above `target` stop, missing ones start (or wait for
-    /// resume when paused).
-    func scale(_ id: Int, to target: Int, by actor: Actor, now: Date) throws -> ChangeResult {
-        try DeploymentRules.replicas.check(target)
-        return try change(id) { conn, d in
-            guard d.status != .failed else { return .notAllowed(current: d.status) }
-            guard target != d.targetReplicas else { return .unchanged(d) }
-            try conn.execute("UPDATE deployments SET target_replicas = $2, updated_at = $3 WHERE id = $1",
-                             [.int(Int64(id)), .int(Int64(target)), .date(now)])
-            try Self.applyTarget(conn, id, target: target, start: d.status != .paused, now: now)
-            try Self.recordHistory(conn, id, from: d.status, to: d.status, by: actor,
-                                   reason: "scaled from \(d.targetReplicas) to \(Self.replicas(target))", now: now)
-            try AuditStore.record(conn, actor, .deploymentScale, target: "\(id)", details: "\(d.name): replicas \(d.targetReplicas) → \(target)", now: now)
-            return .changed(d)
-        }
-    }
-
-    /// Soft delete: the row stays (with its history) for the detail page; lists skip it.
-    func delete(_ id: Int, by actor: Actor, now: Date) throws -> ChangeResult {
-        try change(id) { conn, d in
-            try conn.execute("""
-                UPDATE deployments SET deleted_at = $2, updated_at = $2, rps = 0, p50_ms = 0, p95_ms = 0, p99_ms = 0,
-                    error_rate = 0, stats_at = NULL WHERE id = $1
-                """, [.int(Int64(id)), .date(now)])
-            try Self.stopReplicas(conn, id, above: 0, now: now)
-            try Self.recordHistory(conn, id, from: d.status, to: d.status, by: actor, reason: "deleted", now: now)
-            try AuditStore.record(conn, actor, .deploymentDelete, target: "\(id)", details: "\(d.name) (was \(d.status.rawValue))", now: now)
-            try Self.adjustCounts(conn, from: d.status, to: nil)
-            return .changed(d)
-        }
-    }
-
-    // MARK: Shared steps (inside a transaction)
-
-    static func recordHistory(_ conn: DatabaseConnection, _ id: Int, from old: DeploymentStatus?, to new: DeploymentStatus,
-                              by actor: Actor, reason: String, now: Date) throws {
-        try conn.execute("""
-            INSERT INTO deployment_status_history (deployment_id, old_status, new_status, changed_by, reason, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6)
-            """, [.int(Int64(id)), SQLValue(old?.rawValue), .text(new.rawValue), .text(actor.username), .text(reason), .date(now)])
-    }
-
-    static func insertReplica(_ conn: DatabaseConnection, _ id: Int, ordinal: Int, status: ReplicaStatus, now: Date) throws {
-        try conn.execute("""
-            INSERT INTO deployment_replicas (deployment_id, ordinal, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-            """, [.int(Int64(id)), .int(Int64(ordinal)), .text(status.rawValue), .date(now)])
-    }
-
-    /// Makes replicas 1…target the wanted set: those above it stop; with `start`, the wanted ones
-    /// that are not live become pending (new ordinals are inserted); without it (paused), new
-    /// ordinals are recorded as stopped and start on resume.
-    static func applyTarget(_ conn: DatabaseConnection, _ id: Int, target: Int, start: Bool, now: Date) throws {
-        try stopReplicas(conn, id, above: target, now: now)
-        if start {
-            try conn.execute("""
-                UPDATE deployment_replicas SET status = 'pending', updated_at = $3
-                WHERE deployment_id = $1 AND ordinal <= $2 AND status IN ('stopping', 'stopped', 'failed')
-                """, [.int(Int64(id)), .int(Int64(target)), .date(now)])
-        }
-        let highest = try conn.queryOne("SELECT COALESCE(MAX(ordinal), 0) AS n FROM deployment_replicas WHERE deployment_id = $1",
-                                        [.int(Int64(id))])!.int("n")
-        if highest < target {
-            for ordinal in (highest + 1)...target {
-                try insertReplica(conn, id, ordinal: ordinal, status: start ? .pending : .stopped, now: now)
-            }
-        }
-    }
-
-    /// Replicas with an ordinal above `above` that are live begin stopping; the runner finishes it.
-    static func stopReplicas(_ conn: DatabaseConnection, _ id: Int, above: Int, now: Date) throws {
-        try conn.execute("""
-            UPDATE deployment_replicas SET status = 'stopping', updated_at = $3
-            WHERE deployment_id = $1 AND ordinal > $2 AND status IN ('pending', 'starting', 'running')
-            """, [.int(Int64(id)), .int(Int64(above)), .date(now)])
-    }
-
     /// Writes the inference bucket for `minute` (once: a second call keeps the first) and puts it
     /// on the deployment row as the latest window.
     @discardableResult
-    static func recordStats(_ conn: DatabaseConnection, _ d: Deployment, minute: Int) throws -> InferenceSimulator.Bucket {
+    static func recordStats(_ conn: DatabaseConnection, _ d: Deployment, minute: Int, now: Date) throws -> InferenceSimulator.Bucket {
         let running = try conn.queryOne("""
             SELECT COUNT(*) AS n FROM deployment_replicas WHERE deployment_id = $1 AND status = 'running'
             """, [.int(Int64(d.id))])!.int("n")
@@ -490,8 +451,20 @@ struct DeploymentStore {
             bucket = .init(minute: minute, requests: try stored.int("requests"), errors: try stored.int("errors"),
                            p50: try stored.double("p50_ms"), p95: try stored.double("p95_ms"), p99: try stored.double("p99_ms"))
         }
-        try setLatestStats(conn, d.id, bucket)
+        try setLatestStats(conn, d.id, bucket, baseline: try trafficBaseline(conn, d.id, before: bucket.start))
+        try GuardrailStore.evaluate(conn, d, latest: bucket, now: now)
         return bucket
+    }
+
+    /// Mean requests per second over the hour before `start` (the traffic-drop threshold's
+    /// reference), from at most 60 rows of the primary key.
+    static func trafficBaseline(_ conn: DatabaseConnection, _ id: Int, before start: Date) throws -> Double {
+        let row = try conn.queryOne("""
+            SELECT COALESCE(SUM(requests), 0) AS requests, COUNT(*) AS minutes FROM inference_metrics
+            WHERE deployment_id = $1 AND bucket >= $2 AND bucket < $3
+            """, [.int(Int64(id)), .date(start.addingTimeInterval(-3600)), .date(start)])
+        guard let row, try row.int("minutes") > 0 else { return 0 }
+        return Double(try row.int("requests")) / (Double(try row.int("minutes")) * 60)
     }
 
     /// Stores one minute's figures; false when that minute was already stored (which is kept).
@@ -504,11 +477,12 @@ struct DeploymentStore {
                   .double(bucket.p50), .double(bucket.p95), .double(bucket.p99)]) > 0
     }
 
-    static func setLatestStats(_ conn: DatabaseConnection, _ id: Int, _ bucket: InferenceSimulator.Bucket) throws {
+    static func setLatestStats(_ conn: DatabaseConnection, _ id: Int, _ bucket: InferenceSimulator.Bucket, baseline: Double = 0) throws {
         try conn.execute("""
-            UPDATE deployments SET rps = $2, p50_ms = $3, p95_ms = $4, p99_ms = $5, error_rate = $6, stats_at = $7 WHERE id = $1
+            UPDATE deployments SET rps = $2, p50_ms = $3, p95_ms = $4, p99_ms = $5, error_rate = $6, stats_at = $7, rps_baseline = $8
+            WHERE id = $1
             """, [.int(Int64(id)), .double(bucket.requestsPerSecond), .double(bucket.p50), .double(bucket.p95),
-                  .double(bucket.p99), .double(bucket.errorRate), .date(bucket.start)])
+                  .double(bucket.p99), .double(bucket.errorRate), .date(bucket.start), .double(baseline)])
     }
 
     // MARK: Counters

@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import HTTPServer
 import TemplateEngine
 
@@ -31,10 +32,21 @@ enum ModelRoutes {
 
     static func showModel(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
         let model = try requireModel(app, ctx)
+        let store = DeploymentStore(database: app.database)
+        // "What was live at T?", answered from the deployments' history rows.
+        let liveAtText = String((ctx.request.query["live_at"] ?? "").prefix(64))
+        var liveAt: ModelView.LiveAt?
+        if !liveAtText.isEmpty {
+            if let instant = Instant.parse(liveAtText) {
+                liveAt = .init(text: liveAtText, instant: instant, states: try store.states(modelID: model.id, at: instant), error: nil)
+            } else {
+                liveAt = .init(text: liveAtText, instant: nil, states: [], error: "“\(liveAtText)” is not a time Trainyard can read. \(Instant.message)")
+            }
+        }
         return try app.web.render(ModelView(
             model: model, cardHTML: MarkdownRenderer().render(model.card).html,
             jobs: try JobStore(database: app.database).recent(limit: 20, modelID: model.id),
-            deployments: try DeploymentStore(database: app.database).recent(limit: 20, modelID: model.id), now: Date()), ctx)
+            deployments: try store.recent(limit: 20, modelID: model.id), liveAt: liveAt, now: Date()), ctx)
     }
 }
 
@@ -74,10 +86,41 @@ struct ModelView: PageView {
     var cardHTML: String
     var jobs: [TrainingJob]
     var deployments: [Deployment]
+    var liveAt: LiveAt?
     var now: Date
+
+    struct LiveAt {
+        var text: String
+        var instant: Date?
+        var states: [DeploymentStore.StateAt]
+        var error: String?
+    }
+
+    var liveAtMembers: TemplateValue {
+        guard let liveAt else { return .null }
+        let serving = liveAt.states.filter(\.serving)
+        return [
+            "error": .optional(liveAt.error),
+            "instant": liveAt.instant.map { .string(SQLTimestamp.iso8601($0)) } ?? .null,
+            "answered": .bool(liveAt.instant != nil),
+            "servingCount": .int(serving.count),
+            "hasStates": .bool(!liveAt.states.isEmpty),
+            "nothing": .bool(liveAt.instant != nil && serving.isEmpty),
+            "states": .list(liveAt.states.map { s in
+                ["name": .string(s.name), "version": .string(s.version), "href": .string(Paths.deployment(s.id)),
+                 "status": Badge.of(s.status), "serving": .bool(s.serving), "deleted": .bool(s.event == .delete),
+                 "revision": .optional(s.revision), "replicas": .optional(s.replicas), "since": Format.timestamp(s.since, now: now)]
+            }),
+            "tableHref": liveAt.instant.map { _ in .string(Paths.with(Paths.deployments, [("live_at", liveAt.text)])) } ?? .null,
+        ]
+    }
 
     func members() -> [String: TemplateValue] {
         [
+            "liveAt": liveAtMembers,
+            "liveAtValue": .string(liveAt?.text ?? ""),
+            "liveAtExample": .string(Instant.example),
+            "liveAtAction": .string(Paths.model(model.slug)),
             "model": ["name": .string(model.name), "parameters": .string(model.parameterLabel), "sizeClass": .string(model.sizeClass.label),
                       "context": .string("\(model.contextLength) tokens")],
             "cardHTML": .string(cardHTML),

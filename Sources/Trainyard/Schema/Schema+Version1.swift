@@ -219,6 +219,7 @@ enum SQLiteSchema {
         Migration(version: 3, name: "inference_metrics_bucket_index", sql: SchemaVersion3.sql),
         Migration(version: 4, name: "accounts_and_audit", sql: SchemaVersion4.sql(for: .sqlite)),
         Migration(version: 5, name: "tracking_runs_and_any_metric", sql: SchemaVersion5.sql(for: .sqlite), rebuildsTables: true),
+        Migration(version: 6, name: "deployment_revisions_failures_guardrails", sql: SchemaVersion6.sql(for: .sqlite)),
     ]
 }
 
@@ -230,6 +231,7 @@ enum PostgresSchema {
         Migration(version: 3, name: "inference_metrics_bucket_index", sql: SchemaVersion3.sql),
         Migration(version: 4, name: "accounts_and_audit", sql: SchemaVersion4.sql(for: .postgres)),
         Migration(version: 5, name: "tracking_runs_and_any_metric", sql: SchemaVersion5.sql(for: .postgres)),
+        Migration(version: 6, name: "deployment_revisions_failures_guardrails", sql: SchemaVersion6.sql(for: .postgres)),
     ]
 }
 

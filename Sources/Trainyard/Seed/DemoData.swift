@@ -168,13 +168,22 @@ public enum DemoData {
                 resources: DeploymentResources.defaults(for: size).resources)
 
             // History: created → deploying → active, then the plan's own ending.
-            try history(id, nil, .deploying, "deployment created", created, by: actor)
-            if plan.status != .deploying {
-                try history(id, .deploying, .active, "first replica running", activeAt, by: .system)
-                if plan.status == .failed { try history(id, .active, .failed, "replicas failed health checks", changedAt, by: .system) }
-                if plan.status == .paused { try history(id, .active, .paused, "paused by user", changedAt, by: actor) }
+            let replicas = plan.replicas
+            func history(_ event: DeploymentEvent, _ old: DeploymentStatus?, _ new: DeploymentStatus, _ reason: String, _ at: Date,
+                         by actor: Actor) throws {
+                try DeploymentStore.recordHistory(conn, id, event, from: old, to: new, revision: 1, replicas: replicas, by: actor,
+                                                  reason: reason, now: at)
             }
-            if let deletedAt { try history(id, plan.status, plan.status, "deleted by user", deletedAt, by: actor) }
+            try history(.deploy, nil, .deploying, "deployment created", created, by: actor)
+            if plan.status == .failed {
+                // It never served: every replica failed its health checks until the retries ran out.
+                try history(.fail, .deploying, .failed, "no replica could start: replica 1: \(ReplicaStartRules.healthCheckFailure)",
+                            created.addingTimeInterval(DeploymentRunner.startDeadlineSeconds / 2), by: .system)
+            } else if plan.status != .deploying {
+                try history(.activate, .deploying, .active, "first replica running", activeAt, by: .system)
+                if plan.status == .paused { try history(.pause, .active, .paused, "paused by user", changedAt, by: actor) }
+            }
+            if let deletedAt { try history(.delete, plan.status, plan.status, "deleted", deletedAt, by: actor) }
 
             let replicaStatus: ReplicaStatus = switch plan.status {
             case .active: .running
@@ -188,7 +197,14 @@ public enum DemoData {
             }
 
             // Inference history for the time the deployment was serving, at most two days of minutes.
-            guard plan.status == .active || plan.status == .paused || plan.status == .failed else { return }
+            if plan.status == .failed {
+                try conn.execute("""
+                    UPDATE deployment_replicas SET restarts = $2, last_failure = $3 WHERE deployment_id = $1
+                    """, [.int(Int64(id)), .int(Int64(ReplicaStartRules.maxRestarts)), .text(ReplicaStartRules.healthCheckFailure)])
+                try conn.execute("UPDATE deployments SET failure_reason = $2 WHERE id = $1",
+                                 [.int(Int64(id)), .text("no replica could start: replica 1: \(ReplicaStartRules.healthCheckFailure)")])
+            }
+            guard plan.status == .active || plan.status == .paused else { return }
             let activeMinute = Int(activeAt.timeIntervalSince1970 / 60)
             let endMinute = plan.status == .active ? Int(now.timeIntervalSince1970 / 60) : Int(changedAt.timeIntervalSince1970 / 60)
             let startMinute = max(activeMinute + 1, endMinute - 2 * 1440)
@@ -204,8 +220,5 @@ public enum DemoData {
             if plan.status == .active, let latest { try DeploymentStore.setLatestStats(conn, id, latest) }
         }
 
-        func history(_ id: Int, _ old: DeploymentStatus?, _ new: DeploymentStatus, _ reason: String, _ at: Date, by actor: Actor) throws {
-            try DeploymentStore.recordHistory(conn, id, from: old, to: new, by: actor, reason: reason, now: at)
-        }
     }
 }

@@ -12,7 +12,13 @@ public struct ActionOutcome {
 
     /// A refusal. `values` and `fieldErrors` let the form come back with what the user typed.
     public static func failed(_ message: String, redirectTo location: String,
-                              values: [String: String] = [:], fieldErrors: [String: String] = [:]) -> ActionOutcome {
-        ActionOutcome(location: location, flash: Flash(.error, message, values: values, fieldErrors: fieldErrors))
+                              values: [String: String] = [:], fieldErrors: [String: String] = [:],
+                              link: (label: String, href: String)? = nil) -> ActionOutcome {
+        var flash = Flash(.error, message, values: values, fieldErrors: fieldErrors)
+        if let link, link.href.hasPrefix("/"), !link.href.hasPrefix("//") {
+            flash.linkLabel = link.label
+            flash.linkHref = link.href
+        }
+        return ActionOutcome(location: location, flash: flash)
     }
 }

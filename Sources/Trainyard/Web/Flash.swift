@@ -13,6 +13,10 @@ public struct Flash: Codable, Equatable, Sendable {
     public var values: [String: String]
     /// Field-specific messages, by field name.
     public var fieldErrors: [String: String]
+    /// A link the message points to (a same-site path the server built), e.g. the deployment
+    /// a refusal is about.
+    public var linkLabel: String?
+    public var linkHref: String?
 
     public init(_ kind: Kind, _ message: String, values: [String: String] = [:], fieldErrors: [String: String] = [:]) {
         self.kind = kind

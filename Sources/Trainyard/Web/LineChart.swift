@@ -20,6 +20,16 @@ struct LineChart {
     var xRange: ClosedRange<Double>? = nil
     var formatY: (Double) -> String = { Format.compact($0) }
     var formatX: (Double) -> String = { Format.compact($0) }
+    /// Vertical event markers: a letter drawn at the top (readable without colour) and a
+    /// `<title>` a pointer or screen reader gets; the page lists them with links below the chart.
+    var markers: [Marker] = []
+
+    struct Marker {
+        var x: Double
+        var mark: String
+        var title: String
+        var cssClass: String
+    }
 
     static let marginLeft = 56.0, marginRight = 16.0, marginTop = 14.0, marginBottom = 42.0
 
@@ -81,6 +91,12 @@ struct LineChart {
                 out += Self.r(px(p.x)) + "," + Self.r(py(min(max(p.y, yDomain.lowerBound), yDomain.upperBound)))
             }
             out += "\"/>"
+        }
+        for m in markers where m.x.isFinite && xDomain.contains(m.x) {
+            let x = Self.r(px(m.x))
+            out += "<g class=\"chart-marker \(m.cssClass)\"><title>\(escape(m.title))</title>"
+            out += "<line x1=\"\(x)\" x2=\"\(x)\" y1=\"\(Self.r(Self.marginTop + 10))\" y2=\"\(Self.r(Self.marginTop + plotH))\"/>"
+            out += "<text x=\"\(x)\" y=\"\(Self.r(Self.marginTop + 8))\" text-anchor=\"middle\">\(escape(m.mark))</text></g>"
         }
         out += "</svg>"
         return out

@@ -87,7 +87,8 @@ extension WebContext {
     /// The values to show in a form: `defaults`, or, after a refused submission, exactly what
     /// the user typed (a field they cleared stays empty).
     func formValues(_ fields: [String], defaults: [String: String]) -> [String: String] {
-        guard let flash, !flash.values.isEmpty else { return defaults }
+        // A refusal of another form on the same page carries other fields: keep the defaults.
+        guard let flash, fields.contains(where: { flash.values[$0] != nil }) else { return defaults }
         var typed = defaults
         for field in fields { typed[field] = flash.values[field] ?? "" }
         return typed

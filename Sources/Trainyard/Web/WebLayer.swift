@@ -310,6 +310,7 @@ public final class WebLayer {
                 "kind": .string(flash.kind.rawValue),
                 "isError": .bool(flash.kind == .error),
                 "isSuccess": .bool(flash.kind == .success),
+                "link": flash.linkHref.map { ["label": .string(flash.linkLabel ?? $0), "href": .string($0)] } ?? .null,
             ]
         }
         let html = try templates.render(template, .object(root))
