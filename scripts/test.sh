@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, builds without warnings, runs every test
 # against SQLite and a throwaway PostgreSQL server that it starts and stops itself, then the
-# MLflow client tests (scripts/tracking-tests.sh) and the real-browser tests (scripts/browser-tests.sh).
+# MLflow client tests (scripts/tracking-tests.sh), the API schema tests (scripts/api-schema-tests.sh)
+# and the real-browser tests (scripts/browser-tests.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,10 @@ bash scripts/with-postgres.sh swift test --skip-build "$@"
 # Training code's view: the official MLflow client (pinned, in its own venv) trains a small
 # model and logs it to a real server; tests read it back through the client and the pages.
 bash scripts/tracking-tests.sh
+
+# A script's view: schemathesis sends generated requests, valid and not, to every operation of
+# Docs/openapi.json on a throwaway server and checks each answer against the document.
+bash scripts/api-schema-tests.sh
 
 # A user's view: headless Chromium through the whole journey, the Nu validator and axe-core
 # over every page, light and dark screenshots (into screenshots-tmp/, not committed).

@@ -18,5 +18,7 @@ extension TrainyardApp {
         TrackingRoutes.add(to: self)
         DocsRoutes.add(to: self)
         DeploymentRoutes.add(to: self)
+        DeploymentAPI.add(to: self)
+        OpenAPIDocument.add(to: self)
     }
 }

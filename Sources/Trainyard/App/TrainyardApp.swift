@@ -15,6 +15,7 @@ public final class TrainyardApp: HTTPResponder {
     let router = Router()
     let staticFiles: StaticFiles
     let docs: DocsLibrary
+    let openAPI: OpenAPIDocument
     let chartCache = MetricChartCache()
     let authenticator: SessionAuthenticator
     /// Every route with who may use it, in the order added (tests enumerate it).
@@ -36,6 +37,7 @@ public final class TrainyardApp: HTTPResponder {
         web.authenticator = authenticator
         self.staticFiles = StaticFiles(root: configuration.publicDirectory, urlPrefix: "/static/")
         self.docs = try DocsLibrary(directory: configuration.docsDirectory)
+        self.openAPI = try OpenAPIDocument(directory: configuration.docsDirectory)
         addRoutes()
     }
 

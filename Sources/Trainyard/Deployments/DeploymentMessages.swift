@@ -2,6 +2,15 @@
 enum DeploymentMessages {
     typealias Action = DeploymentRoutes.Action
 
+    static let missingJobID = "Choose a completed training job to deploy: the job id is missing or not a number."
+    static func noSuchJob(_ id: Int) -> String { "There is no training job #\(id) to deploy." }
+    static func notComplete(_ status: JobStatus) -> String { "\(DeploymentRoutes.notCompleteMessage); this job is \(status.rawValue)." }
+    static let deleted = "This deployment has been deleted; it can no longer be changed."
+
+    static func deploying(_ name: String, _ version: String, replicas: Int) -> String {
+        "Deploying \(name) (\(version)): starting \(DeploymentStore.replicas(replicas))."
+    }
+
     static func notAllowed(_ action: Action, current: DeploymentStatus) -> String {
         switch action {
         case .pause: "Only active or deploying deployments can be paused; this one is \(current.rawValue)."

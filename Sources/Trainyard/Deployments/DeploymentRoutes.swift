@@ -55,16 +55,16 @@ enum DeploymentRoutes {
         let form = DeploymentForm(ctx.request.formParameters)
         let fromForm = ctx.request.formParameters["from"] == "form"
         guard let jobID = form.parsedJobID else {
-            return app.web.redirect(.failed("Choose a completed training job to deploy: the job id is missing or not a number.",
+            return app.web.redirect(.failed(DeploymentMessages.missingJobID,
                                             redirectTo: ctx.returnPath(fallback: Paths.jobs)), ctx)
         }
         guard let job = try JobStore(database: app.database).find(jobID) else {
-            return app.web.redirect(.failed("There is no training job #\(jobID) to deploy.",
+            return app.web.redirect(.failed(DeploymentMessages.noSuchJob(jobID),
                                             redirectTo: ctx.returnPath(fallback: Paths.jobs)), ctx)
         }
         let back = fromForm ? newPath(jobID: jobID) : ctx.returnPath(fallback: Paths.job(jobID))
         guard job.status == .complete else {
-            return app.web.redirect(.failed("\(notCompleteMessage); this job is \(job.status.rawValue).", redirectTo: back), ctx)
+            return app.web.redirect(.failed(DeploymentMessages.notComplete(job.status), redirectTo: back), ctx)
         }
         guard let model = job.model else {
             return app.web.redirect(.failed(noBaseModelMessage, redirectTo: Paths.job(jobID)), ctx)
@@ -78,7 +78,7 @@ enum DeploymentRoutes {
                 return app.web.redirect(.failed(alreadyLiveMessage(name: name, status: status), redirectTo: back,
                                                 link: (label: "Open \(name)", href: Paths.deployment(id))), ctx)
             case .created(_, let name, let version):
-                return app.web.redirect(.succeeded("Deploying \(name) (\(version)): starting \(DeploymentStore.replicas(choices.replicas)).",
+                return app.web.redirect(.succeeded(DeploymentMessages.deploying(name, version, replicas: choices.replicas),
                                                    redirectTo: Paths.deployments), ctx)
             }
         }
@@ -98,20 +98,11 @@ enum DeploymentRoutes {
         let back = ctx.returnPath(fallback: Paths.deployment(id))
         let store = DeploymentStore(database: app.database)
         let now = Date(), actor = try ctx.requireActor
-        let result: DeploymentStore.ChangeResult = switch action {
-        case .pause: try store.pause(id, by: actor, now: now)
-        case .resume: try store.resume(id, by: actor, now: now)
-        case .delete: try store.delete(id, by: actor, now: now)
-        case .retry: try store.retry(id, by: actor, now: now)
-        case .scale(let target): try store.scale(id, to: target, by: actor, now: now)
-        case .configure(let replicas, let resources): try store.reconfigure(id, replicas: replicas, resources: resources, by: actor, now: now)
-        case .rollback(let revision): try store.rollback(id, toRevision: revision, by: actor, now: now)
-        }
-        switch result {
+        switch try action.perform(on: store, id, by: actor, now: now) {
         case .notFound:
             throw HTTPError.notFound(notFoundMessage)
         case .deleted:
-            return app.web.redirect(.failed("This deployment has been deleted; it can no longer be changed.", redirectTo: back), ctx)
+            return app.web.redirect(.failed(DeploymentMessages.deleted, redirectTo: back), ctx)
         case .notAllowed(let current):
             return app.web.redirect(.failed(DeploymentMessages.notAllowed(action, current: current), redirectTo: back), ctx)
         case .rolloutInProgress(let revision):

@@ -14,3 +14,24 @@ extension JSON {
         var errors: [String: String]
     }
 }
+
+extension JSON {
+    /// A refused API body in the shape of every other API error, plus the field: `error_code`
+    /// and `message` (also as `error`), `field` (the first refused one, in `order`) and
+    /// `errors`, the form's message for each refused field.
+    static func refused(_ errors: FieldErrors, order: [String], status: Int = 400) -> HTTPResponse {
+        let message = errors.byField.count == 1 ? errors.byField.values.first!
+                                                : "\(errors.byField.count) fields were not accepted; see errors for each one."
+        let field = order.first { errors[$0] != nil } ?? errors.byField.keys.sorted().first ?? ""
+        return response(RefusedBody(error: message, errorCode: errorCode(status), message: message, field: field, errors: errors.byField),
+                        status: status)
+    }
+
+    struct RefusedBody: Encodable {
+        var error: String
+        var errorCode: String
+        var message: String
+        var field: String
+        var errors: [String: String]
+    }
+}

@@ -17,6 +17,8 @@ public enum Paths {
     public static func modelAPI(_ slug: String) -> String { "/api/models/" + percentEncodeSegment(slug) }
     public static func job(_ id: Int) -> String { "/training/jobs/\(id)" }
     public static func deployment(_ id: Int) -> String { "/deployments/\(id)" }
+    public static let deploymentsAPI = "/api/deployments"
+    public static func deploymentAPI(_ id: Int) -> String { "/api/deployments/\(id)" }
     public static func doc(_ slug: String) -> String { "/docs/" + percentEncodeSegment(slug) }
     /// A table's download: `/deployments` → `/deployments.csv`.
     static func export(_ listPath: String, _ format: ExportFormat) -> String { listPath + "." + format.rawValue }
