@@ -239,9 +239,10 @@ private func isISO(_ text: Any?) -> Bool {
         for json in [#"{"replicas": 0}"#, #"{"replicas": 101}"#, #"{"replicas": "2"}"#, #"{"replicas": null}"#, "{}"] {
             expectRefused(try api(running, "POST", base + "/scale", json: json), "replicas", DeploymentRules.replicas.message)
         }
-        expectError(try api(running, "POST", base + "/scale", json: #"{"replicas": 2, "cpu": 4}"#), 400,
-                    "Unknown field 'cpu': send replicas.")
-        expectError(try api(running, "POST", base + "/scale"), 400, "Send the deployment as a JSON object, such as {\"replicas\": 3}.")
+        expectError(try api(running, "POST", base + "/scale", json: #"{"replicas": 2, "cores": 4}"#), 400,
+                    "Unknown field 'cores': send replicas, cpu, memory_mb, gpu or storage_gb.")
+        expectError(try api(running, "POST", base + "/scale"), 400,
+                    "Send the deployment as a JSON object, such as {\"replicas\": 3, \"memory_mb\": 32768}.")
         #expect(try Fixtures.fingerprint(db) == before)
 
         // A failed deployment is neither paused nor resumed; scaling starts it again.
@@ -319,5 +320,48 @@ private func isISO(_ text: Any?) -> Bool {
             #expect(cookie.status == 401, "\(method) \(path)")
         }
         #expect(try Fixtures.fingerprint(db) == before)
+    }
+}
+
+@Suite struct DeploymentAPIRevisionTests {
+    @Test(arguments: TestDatabaseKind.enabled)
+    func resourcesMakeARevisionAndRollbackGoesToARevisionOrAVersion(_ kind: TestDatabaseKind) throws {
+        let running = try RunningApp(kind)
+        defer { running.stop() }
+        let db = running.database
+        let model = try Fixtures.model(db)
+        let first = try Fixtures.completeJob(db, modelID: model, name: "first")
+        let old = try Fixtures.deployment(db, jobID: first)
+        _ = try DeploymentStore(database: db).delete(old, by: .system, now: Date())
+        let id = try Fixtures.deployment(db, jobID: try Fixtures.completeJob(db, modelID: model, name: "second"))
+        let base = "/api/deployments/\(id)"
+
+        // Paused, so the new configuration applies at once and the test needs no runner.
+        #expect(try api(running, "POST", base + "/pause").status == 200)
+        let bigger = try api(running, "POST", base + "/scale", json: #"{"replicas": 3, "memory_mb": 32768}"#)
+        #expect(bigger.status == 200, "\(bigger.response.body.prefix(300))")
+        let resources = try #require(bigger.object["resources"] as? [String: Any])
+        #expect(resources["memory_mb"] as? Int == 32768)
+        expectRefused(try api(running, "POST", base + "/scale", json: #"{"replicas": 3, "memory_mb": 100}"#),
+                      "memory_mb", DeploymentRules.memoryMB.message)
+
+        let back = try api(running, "POST", base + "/rollback", json: #"{"revision": 1}"#)
+        #expect(back.status == 200)
+        #expect((back.object["resources"] as? [String: Any])?["memory_mb"] as? Int == 16384)
+        #expect(try db.queryOne("SELECT source_revision FROM deployment_revisions WHERE deployment_id = $1 AND number = 3",
+                                [.int(Int64(id))])?.optionalInt("source_revision") == 1)
+        expectError(try api(running, "POST", base + "/rollback", json: #"{"revision": 9}"#), 404, "This deployment has no revision 9.")
+        expectError(try api(running, "POST", base + "/rollback", json: #"{"revision": 1, "version": "v1.0.0"}"#), 400,
+                    "Send either a revision or a version to roll back to, such as {\"revision\": 2}.")
+
+        // To a version: only a serving deployment, and the new one replaces it.
+        #expect(try api(running, "POST", base + "/resume").status == 200)
+        let rolled = try api(running, "POST", base + "/rollback", json: #"{"version": "v1.0.0"}"#)
+        #expect(rolled.status == 201, "\(rolled.response.body.prefix(300))")
+        #expect(rolled.object["version"] as? String == "v1.2.0")
+        #expect(rolled.response.header("Location")?.hasPrefix("/api/deployments/") == true)
+        expectError(try api(running, "POST", base + "/rollback", json: #"{"version": "v7.0.0"}"#), 404,
+                    "Test Model has no deployment v7.0.0 to roll back to.")
+        #expect(try api(running, "POST", base + "/rollback", json: #"{"revision": 1}"#, role: .viewer).status == 403)
     }
 }

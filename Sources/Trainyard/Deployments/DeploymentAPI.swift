@@ -15,6 +15,9 @@ enum DeploymentAPI {
         app.post(Paths.deploymentsAPI + "/{id}/pause", access: .signedIn(.operator)) { [unowned app] ctx in try change(app, ctx, .pause) }
         app.post(Paths.deploymentsAPI + "/{id}/resume", access: .signedIn(.operator)) { [unowned app] ctx in try change(app, ctx, .resume) }
         app.post(Paths.deploymentsAPI + "/{id}/scale", access: .signedIn(.operator)) { [unowned app] ctx in try refusing { try scaleDeployment(app, ctx) } }
+        app.post(Paths.deploymentsAPI + "/{id}/rollback", access: .signedIn(.operator)) { [unowned app] ctx in
+            try refusing { try rollBackDeployment(app, ctx) }
+        }
     }
 
     // MARK: Reads
@@ -75,9 +78,48 @@ enum DeploymentAPI {
 
     /// `POST /api/deployments/{id}/scale` `{"replicas": N}`: 404 before the body is looked at, as on the page.
     static func scaleDeployment(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
-        _ = try requireDeployment(app, ctx)
-        let body = try parse(ctx.request, fields: ["replicas"], example: #"{"replicas": 3}"#)
-        return try change(app, ctx, .scale(to: try body.required(DeploymentRules.replicas)))
+        let d = try requireDeployment(app, ctx)
+        let resourceFields = ["cpu", "memory_mb", "gpu", "storage_gb"]
+        let body = try parse(ctx.request, fields: ["replicas"] + resourceFields, example: #"{"replicas": 3, "memory_mb": 32768}"#)
+        let replicas = try body.required(DeploymentRules.replicas)
+        guard resourceFields.contains(where: { body.fields[$0] != nil }) else { return try change(app, ctx, .scale(to: replicas)) }
+        // New resources: the configuration form's checks, with the current values for fields not sent.
+        guard body.typeErrors.isEmpty else { throw body.typeErrors }
+        let current = try DeploymentStore(database: app.database).resources(d.id) ?? DeploymentResources.defaults(for: d.sizeClass).resources
+        let form = DeploymentForm(QueryParameters(DeploymentForm.fields.map { ($0, $0 == "replicas" ? String(replicas) : body.fields[$0] ?? "") }))
+        switch form.validate(defaults: (replicas, current)) {
+        case .failure(let errors): throw errors
+        case .success(let choices): return try change(app, ctx, .configure(replicas: choices.replicas, resources: choices.resources))
+        }
+    }
+
+    /// `POST /api/deployments/{id}/rollback` `{"revision": N}` or `{"version": "v1.K.0"}`.
+    static func rollBackDeployment(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
+        let d = try requireDeployment(app, ctx)
+        let body = try JSONFormBody.parse(ctx.request, fields: ["revision", "version"], textFields: ["version"], noun: "the rollback",
+                                          example: #"{"revision": 2}"#, typeMessage: { field in
+            field == "revision" ? "Give the revision as a whole number." : "Give the version as text, such as v1.0.0."
+        })
+        guard body.typeErrors.isEmpty else { throw body.typeErrors }
+        switch (body.fields["revision"], body.fields["version"]) {
+        case (let revision?, nil):
+            guard let number = DeploymentForm.positiveInt(revision) else { throw FieldErrors(["revision": "Give the revision as a whole number."]) }
+            return try change(app, ctx, .rollback(revision: number))
+        case (nil, let version?):
+            switch try DeploymentRoutes.rollBack(app, d, toVersion: version.trimmingCharacters(in: .whitespaces), by: try ctx.requireActor) {
+            case .failure(let refusal):
+                return JSON.error(refusal.text, status: refusal.text.contains(" has no deployment ") ? 404 : 409)
+            case .success(let created):
+                guard let after = try DeploymentStore(database: app.database).find(created.id) else {
+                    return JSON.error(DeploymentRoutes.notFoundMessage, status: 404)
+                }
+                var response = JSON.response(try detail(app, after), status: 201)
+                response.headers.set("Location", Paths.deploymentAPI(created.id))
+                return response
+            }
+        default:
+            return JSON.error("Send either a revision or a version to roll back to, such as {\"revision\": 2}.", status: 400)
+        }
     }
 
     /// Runs `action` and answers with the deployment as it is afterwards (also when there was

@@ -8,6 +8,7 @@ extension DocsLibrary {
         "rule.memory_mb": DeploymentRules.memoryMB.rangeText,
         "rule.gpu": DeploymentRules.gpu.rangeText,
         "rule.storage_gb": DeploymentRules.storageGB.rangeText,
+        "rule.guardrail_minutes": GuardrailRules.minutes.rangeText,
         "rule.deployment_name": Format.grouped(DeploymentRules.name.maxScalars),
         "rule.model_name": Format.grouped(ModelRules.name.maxScalars),
         "rule.model_slug": String(ModelRules.slug.maxLength),
