@@ -6,7 +6,7 @@ import HTTPServer
 /// are ignored).
 extension DeploymentRoutes {
     static func exportDeployments(_ app: TrainyardApp, _ ctx: WebContext, _ format: ExportFormat) throws -> HTTPResponse {
-        let slice = DeploymentListQuery(ctx.request.query).request.slice
+        let slice = ListRequest(list, ctx.request.query).slice
         let store = DeploymentStore(database: app.database)
         return try TableExport.response(format, filename: "deployments", columns: exportColumns, request: ctx.request) { cursor in
             try store.listBatch(slice, after: cursor, limit: TableExport<DeploymentListRow>.batchSize)

@@ -14,23 +14,13 @@ extension DeploymentRoutes {
     static let headerKeys: [DeploymentSortKey] = [.model, .version, .status, .rps, .p95, .errors, .created]
 
     static func listDeployments(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
-        let request = DeploymentListQuery(ctx.request.query).request
+        let request = ListRequest(list, ctx.request.query)
         let store = DeploymentStore(database: app.database)
         let result = try store.list(request.slice)
         let chrome = ListChrome(request, shown: result.rows.count, hasMore: result.hasMore,
                                 counts: try store.statusCounts(), headerKeys: headerKeys)
         let now = Date()
         return try app.web.render(DeploymentListView(table: ListTable(chrome: chrome, rows: result.rows.map { .init(row: $0, now: now) })), ctx)
-    }
-}
-
-/// The deployments table's query string as the page and the export both read it, so a new
-/// filter is parsed in one place.
-struct DeploymentListQuery {
-    var request: ListRequest<DeploymentSortKey, DeploymentStatus>
-
-    init(_ query: QueryParameters) {
-        request = ListRequest(DeploymentRoutes.list, query)
     }
 }
 
