@@ -4,6 +4,7 @@ each job and deployment status, refused forms with field messages, flash message
 by the HTML validation and accessibility tests."""
 
 import re
+import time
 import urllib.parse
 
 from support import BASE, EMPTY, VIEWER, Client, create_job, hrefs, model_paths
@@ -125,6 +126,24 @@ def collect():
         c.get(user, f"deployment other range", path)
     refused = user.submit(by_status["active"] + "/scale", {"replicas": "0"}, token_from=by_status["active"])
     c.add(user, "deployment scale refused", refused, flash=True, errors=True)
+    # The lifecycle forms refused and used, and the live-at and attention views.
+    active = by_status["active"]
+    refused = user.submit(active + "/configure", {"replicas": "2", "cpu": "99", "memory_mb": "lots", "gpu": "1",
+                                                  "storage_gb": "20"}, token_from=active)
+    c.add(user, "deployment configure refused", refused, flash=True, errors=True)
+    refused = user.submit(active + "/guardrails", {"metric": "p42", "threshold": "-1", "minutes": "0", "action": "explode"},
+                          token_from=active)
+    c.add(user, "deployment guardrail refused", refused, flash=True, errors=True)
+    added = user.submit(active + "/guardrails", {"metric": "p95", "threshold": "500", "minutes": "5", "action": "flag"},
+                        token_from=active)
+    c.add(user, "deployment with a guardrail", added, flash=True)
+    c.get(user, "deployment failed with its reason", by_status["failed"])
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    c.get(user, "model live at", models_shown[0] + "?" + urllib.parse.urlencode({"live_at": now}))
+    c.get(user, "model live at unreadable", models_shown[0] + "?live_at=yesterday")
+    c.get(user, "deployments live at", "/deployments?" + urllib.parse.urlencode({"live_at": now}))
+    c.get(user, "deployments live at unreadable", "/deployments?live_at=2026-11-30T14:00")
+    c.get(user, "deployments needing attention", "/deployments?attention=1")
 
     # A fresh deployment: the table with its flash, and its detail while replicas start.
     for job in jobs["complete"]:

@@ -115,7 +115,7 @@ class TestFreshCatalogue:
         fill(admin, "deploy-name", DEPLOYMENT_NAME)
         click_button(admin, "Deploy")
         assert path_of(admin) == "/deployments"
-        assert f"Deploying {DEPLOYMENT_NAME} (v1.1.0)" in flash_text(admin), "the model's first version"
+        assert f"Deploying {DEPLOYMENT_NAME} (v1.0.0)" in flash_text(admin), "the model's first version"
 
     def test_07_the_deployment_page(self, admin):
         row = [r for r in admin.find_elements(By.CSS_SELECTOR, ".deployments-table tbody tr") if DEPLOYMENT_NAME in r.text]
@@ -125,7 +125,7 @@ class TestFreshCatalogue:
         assert re.fullmatch(r"/deployments/\d+", path_of(admin))
         assert DEPLOYMENT_NAME in text_of(admin, ".page-header")
         assert admin.find_element(By.CSS_SELECTOR, f'main a[href="{state["job"]}"]'), "it links to its source job"
-        assert f"/api/inference/{MODEL_SLUG}/v1.1.0" in text_of(admin, "main")
+        assert f"/api/inference/{MODEL_SLUG}/v1.0.0" in text_of(admin, "main")
 
         def active():
             admin.refresh()

@@ -289,6 +289,53 @@ class TestJourney:
         assert "scaled to 3" in flash_text(user)
         assert "of 3 running" in text_of(user, "#overview-heading + .stats")
 
+    def test_14a_change_configuration_rolls_out_a_new_revision(self, user):
+        cpu = user.find_element(By.ID, "configure-cpu")
+        current = float(cpu.get_attribute("value"))
+        wanted = current + 1 if current < 32 else current - 1
+        cpu.clear()
+        cpu.send_keys(f"{wanted:g}")
+        click_button(user, "Save as a new revision")
+        assert "a new revision is rolling out" in flash_text(user)
+        assert user.find_elements(By.CSS_SELECTOR, ".rollout-notice"), "the rollout is shown while it runs"
+
+        def rolled_out():
+            user.refresh()
+            row = user.find_element(By.CSS_SELECTOR, "#revisions-heading ~ .table-wrap tbody tr")
+            return "serving" in row.text and f"{wanted:g} cores" in row.text
+        wait_for(rolled_out, timeout=60, interval=0.5, message="the new revision to serve")
+        assert not user.find_elements(By.CSS_SELECTOR, ".rollout-notice")
+        assert "Rolled out" in text_of(user, ".timeline")
+
+    def test_14b_events_are_marked_on_the_charts_and_link_to_their_history_rows(self, user):
+        for chart in ("requests-chart", "latency-chart"):
+            markers = user.find_elements(By.CSS_SELECTOR, f"#{chart} .chart-marker")
+            assert markers, f"{chart} marks the events of the last hour"
+            # Each marker reads without colour (a letter) and carries a title for pointers and screen readers.
+            assert all(m.find_element(By.TAG_NAME, "text").text.strip() for m in markers)
+            titles = [m.find_element(By.TAG_NAME, "title").get_attribute("textContent") for m in markers]
+            assert any(t.startswith("Rolled out, ") for t in titles), titles
+        links = user.find_elements(By.CSS_SELECTOR, ".chart-events a")
+        assert len(links) == len(user.find_elements(By.CSS_SELECTOR, "#requests-chart .chart-marker"))
+        target = links[-1].get_attribute("href").split("#", 1)[1]
+        links[-1].click()
+        assert user.find_element(By.ID, target).text.strip(), "the link lands on its history row"
+
+    def test_14c_roll_back_to_revision_1(self, user):
+        revisions_before = len(user.find_elements(By.CSS_SELECTOR, "#revisions-heading ~ .table-wrap tbody tr"))
+        click_button(user, "Roll back to revision 1")
+        assert "rolling back to revision 1" in flash_text(user)
+        rows = user.find_elements(By.CSS_SELECTOR, "#revisions-heading ~ .table-wrap tbody tr")
+        assert len(rows) == revisions_before + 1, "a rollback is one more revision; none is rewritten"
+        assert "rollback to revision 1" in rows[0].text
+        assert "Rollback" in text_of(user, ".timeline")
+
+        def serving():
+            user.refresh()
+            row = user.find_element(By.CSS_SELECTOR, "#revisions-heading ~ .table-wrap tbody tr")
+            return "serving" in row.text
+        wait_for(serving, timeout=60, interval=0.5, message="the rollback to serve")
+
     def test_15_delete(self, user):
         click_button(user, "Delete", scope=".deployment-actions")
         assert path_of(user) == "/deployments"

@@ -156,7 +156,8 @@ struct DeploymentDetailView: PageView {
                     : r.failedReason != nil ? "did not roll out" : r.number > d.revision ? "not started" : "superseded"
                 return [
                     "number": .int(r.number), "state": .string(state), "serving": .bool(r.number == d.revision),
-                    "changes": .string(previous.map { r.changes(from: $0).joined(separator: ", ") } ?? "first configuration"),
+                    "changes": .string((r.sourceRevision.map { "rollback to revision \($0): " } ?? "")
+                                       + (previous.map { r.changes(from: $0).joined(separator: ", ") } ?? "first configuration")),
                     "config": .string("\(DeploymentStore.replicas(r.replicas)) × \(Format.compact(r.resources.cpu)) CPU, "
                                       + "\(Format.memory(megabytes: r.resources.memoryMB)), \(r.resources.gpu) GPU, \(r.resources.storageGB) GB"),
                     "by": .string(r.createdBy), "at": Format.timestamp(r.createdAt, now: now), "failedReason": .optional(r.failedReason),
