@@ -45,7 +45,7 @@ extension DeploymentRoutes {
             revisions: try store.revisions(id), rolloutState: rolloutState,
             guardrails: try GuardrailStore(database: app.database).list(id),
             otherVersions: try store.versions(modelID: d.model.id).filter { $0.id != id }.map(\.version),
-            scale: FormField("replicas", prefix: "scale", value: ctx.typedValue("replicas") ?? String(d.targetReplicas), ctx,
+            scale: FormField("replicas", prefix: "scale", value: FormField.numberValue(ctx.typedValue("replicas") ?? String(d.targetReplicas)), ctx,
                              extra: DeploymentRules.replicas.attributes.merging(["action": .string(Paths.deployment(id) + "/scale")]) { a, _ in a }),
             configure: configureFields(d, resources, ctx), guardrailForm: guardrailFields(ctx))
         return try app.web.render(view, ctx)
@@ -67,7 +67,8 @@ extension DeploymentRoutes {
         let typed = ctx.formValues(configureFields, defaults: current)
         var out: [String: TemplateValue] = ["action": .string(Paths.deployment(d.id) + "/configure")]
         for name in configureFields {
-            out[name] = FormField(name, prefix: "configure", value: typed[name] ?? "", ctx, extra: rules[name] ?? [:]).templateValue
+            out[name] = FormField(name, prefix: "configure", value: FormField.numberValue(typed[name] ?? ""), ctx,
+                                  extra: rules[name] ?? [:]).templateValue
         }
         return out
     }
@@ -82,7 +83,7 @@ extension DeploymentRoutes {
             ["value": .string($0.rawValue), "label": .string($0.label), "selected": .bool(typed["action"] == $0.rawValue)]
         })
         out["threshold"] = FormField("threshold", prefix: "guardrail", value: typed["threshold"] ?? "", ctx).templateValue
-        out["minutes"] = FormField("minutes", prefix: "guardrail", value: typed["minutes"] ?? "", ctx,
+        out["minutes"] = FormField("minutes", prefix: "guardrail", value: FormField.numberValue(typed["minutes"] ?? ""), ctx,
                                    extra: GuardrailRules.minutes.attributes).templateValue
         out["metricError"] = .optional(ctx.fieldError("metric"))
         out["actionError"] = .optional(ctx.fieldError("action"))

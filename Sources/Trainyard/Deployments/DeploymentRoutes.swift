@@ -149,7 +149,9 @@ struct DeployFormView: PageView {
         ]
         var fields: [String: FormField] = [:]
         for (name, value) in typed {
-            fields[name] = FormField(name, prefix: "deploy", value: value, ctx, extra: extra[name] ?? [:])
+            // Every field but the name is an <input type="number">.
+            fields[name] = FormField(name, prefix: "deploy", value: name == "name" ? value : FormField.numberValue(value), ctx,
+                                     extra: extra[name] ?? [:])
         }
         self.fields = fields
     }

@@ -57,6 +57,15 @@ struct FormField: TemplateConvertible {
     var extra: [String: TemplateValue] = [:]
 
     /// The field `name` of a form whose inputs are ids `prefix-name`, refilled from `ctx`'s flash.
+    /// What an `<input type="number">` may show: the value if it is a number, else nothing (a
+    /// browser never submits anything else from one; a script's text stays out of the HTML, and
+    /// the field's message says what was wrong).
+    static func numberValue(_ text: String) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        return trimmed.utf8.count <= 32 && Double(trimmed).map { $0.isFinite } == true
+            && trimmed.unicodeScalars.allSatisfy({ "0123456789.-+eE".unicodeScalars.contains($0) }) ? trimmed : ""
+    }
+
     init(_ name: String, prefix: String, value: String, _ ctx: WebContext, extra: [String: TemplateValue] = [:]) {
         id = "\(prefix)-\(name)"
         self.value = value
