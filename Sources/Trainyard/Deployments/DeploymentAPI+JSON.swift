@@ -67,8 +67,11 @@ enum DeploymentJSON {
 
         struct Replica: Encodable {
             var ordinal: Int
+            var revision: Int
             var status: String
             var since: String
+            var restarts: Int
+            var lastFailure: String?
         }
 
         struct Replicas: Encodable {
@@ -85,11 +88,30 @@ enum DeploymentJSON {
         }
 
         struct Change: Encodable {
+            var event: String
             var oldStatus: String?
             var newStatus: String
+            var revision: Int?
+            var replicas: Int?
             var by: String
             var reason: String
             var at: String
+        }
+
+        struct Revision: Encodable {
+            var number: Int
+            var replicas: Int
+            var resources: Resources
+            var by: String
+            var at: String
+            var reason: String
+            var sourceRevision: Int?
+            var failedReason: String?
+        }
+
+        struct Attention: Encodable {
+            var since: String
+            var reason: String
         }
 
         var id: Int
@@ -105,22 +127,45 @@ enum DeploymentJSON {
         var resources: Resources?
         var latest: Window
         var history: [Change]
+        /// The serving revision, and the one rolling out beside it.
+        var revision: Int
+        var rolloutRevision: Int?
+        var revisions: [Revision]
+        var failureReason: String?
+        var attention: Attention?
         var createdAt: String
         var updatedAt: String
         var deletedAt: String?
         var url: String
         var pageUrl: String
 
-        init(_ d: Deployment, replicas: [DeploymentReplica], resources: DeploymentResources?, history: [DeploymentHistoryEntry]) {
+        init(_ d: Deployment, replicas: [DeploymentReplica], resources: DeploymentResources?, history: [DeploymentHistoryEntry],
+             revisions: [DeploymentRevision]) {
             id = d.id; model = d.modelName; modelSlug = d.modelSlug; name = d.name; version = d.version
             status = d.status.rawValue; endpoint = d.endpoint
             job = Job(id: d.jobID, name: d.jobName)
             deployedBy = d.deployedBy
             self.replicas = Replicas(target: d.targetReplicas, running: replicas.filter { $0.status == .running }.count,
-                                     instances: replicas.map { Replica(ordinal: $0.ordinal, status: $0.status.rawValue, since: Format.iso($0.updatedAt)) })
+                                     instances: replicas.map {
+                                         Replica(ordinal: $0.ordinal, revision: $0.revision, status: $0.status.rawValue, since: Format.iso($0.updatedAt),
+                                                 restarts: $0.restarts, lastFailure: $0.lastFailure)
+                                     })
             self.resources = resources.map { Resources(cpu: $0.cpu, memoryMb: $0.memoryMB, gpu: $0.gpu, storageGb: $0.storageGB) }
             latest = Window(d.stats, at: d.statsAt)
-            self.history = history.map { Change(oldStatus: $0.oldStatus, newStatus: $0.newStatus, by: $0.changedBy, reason: $0.reason, at: Format.iso($0.at)) }
+            self.history = history.map {
+                Change(event: $0.event.rawValue, oldStatus: $0.oldStatus, newStatus: $0.newStatus, revision: $0.revision, replicas: $0.replicas,
+                       by: $0.changedBy, reason: $0.reason, at: Format.iso($0.at))
+            }
+            revision = d.revision
+            rolloutRevision = d.rolloutRevision
+            self.revisions = revisions.map {
+                Revision(number: $0.number, replicas: $0.replicas,
+                         resources: Resources(cpu: $0.resources.cpu, memoryMb: $0.resources.memoryMB, gpu: $0.resources.gpu, storageGb: $0.resources.storageGB),
+                         by: $0.createdBy, at: Format.iso($0.createdAt), reason: $0.reason, sourceRevision: $0.sourceRevision,
+                         failedReason: $0.failedReason)
+            }
+            failureReason = d.status == .failed ? d.failureReason : nil
+            attention = d.attentionSince.map { Attention(since: Format.iso($0), reason: d.attentionReason ?? "a guardrail") }
             createdAt = Format.iso(d.createdAt); updatedAt = Format.iso(d.updatedAt); deletedAt = d.deletedAt.map(Format.iso)
             url = Paths.deploymentAPI(d.id); pageUrl = Paths.deployment(d.id)
         }

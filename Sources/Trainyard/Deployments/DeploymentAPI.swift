@@ -155,7 +155,8 @@ enum DeploymentAPI {
 
     static func detail(_ app: TrainyardApp, _ d: Deployment) throws -> DeploymentJSON.Detail {
         let store = DeploymentStore(database: app.database)
-        return DeploymentJSON.Detail(d, replicas: try store.replicas(d.id), resources: try store.resources(d.id), history: try store.history(d.id))
+        return DeploymentJSON.Detail(d, replicas: try store.replicas(d.id), resources: try store.resources(d.id), history: try store.history(d.id),
+                                     revisions: try store.revisions(d.id))
     }
 
     /// A request body of `fields`; only `name` is text, the rest are numbers.
