@@ -53,8 +53,35 @@ struct DeploymentStore {
     /// the history rows; `filters.attention` to deployments a guardrail has flagged.
     func list(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>, filters: Filters = Filters()) throws -> ListResult<DeploymentListRow> {
         var p = SQLParameters()
+        if filters.liveAt != nil { return try listLiveAt(slice, filters: filters) }
         let clauses = Self.tableClauses(slice, filters: filters, &p)
         let rows = try database.query("SELECT \(Self.listColumns) FROM deployments d \(clauses.page(slice, &p))", p.values)
+        return ListResult(rows: try rows.prefix(slice.limit - 1).map(Self.decodeListRow), hasMore: rows.count >= slice.limit)
+    }
+
+    /// The table at an instant. Deployments deleted since belong in it, but a condition that
+    /// admits deleted rows rules out every partial (not deleted) sort index, and the page then
+    /// sorts the whole table. So the page is the merge of two ordered reads: the rows not
+    /// deleted, walked along the sort index until the page is full, and the (few) rows deleted
+    /// after the instant.
+    private func listLiveAt(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>, filters: Filters) throws -> ListResult<DeploymentListRow> {
+        var p = SQLParameters()
+        var kept = filters, gone = filters
+        kept.scope = .notDeleted
+        gone.scope = .deletedSince
+        let a = Self.tableClauses(slice, filters: kept, &p), b = Self.tableClauses(slice, filters: gone, &p)
+        let dir = slice.direction == .asc ? "ASC" : "DESC"
+        let enough = p.add(.int(Int64(slice.offset + slice.limit)))
+        func member(_ c: ListClauses) -> String {
+            """
+            SELECT * FROM (SELECT \(Self.listColumns), \(c.sortKey) AS \(ListClauses.sortKeyColumn) FROM deployments d
+                WHERE \(c.conditions.joined(separator: " AND ")) ORDER BY \(c.sortKey) \(dir), id \(dir) LIMIT \(enough))
+            """
+        }
+        let rows = try database.query("""
+            SELECT * FROM (\(member(a)) AS kept UNION ALL \(member(b)) AS gone) AS live
+            ORDER BY \(ListClauses.sortKeyColumn) \(dir), id \(dir) LIMIT \(p.add(.int(Int64(slice.limit)))) OFFSET \(p.add(.int(Int64(slice.offset))))
+            """, p.values)
         return ListResult(rows: try rows.prefix(slice.limit - 1).map(Self.decodeListRow), hasMore: rows.count >= slice.limit)
     }
 
@@ -77,7 +104,13 @@ struct DeploymentStore {
                              _ p: inout SQLParameters) -> ListClauses {
         var conditions: [String] = []
         if let instant = filters.liveAt {
-            conditions.append(Self.servingCondition(at: p.add(.date(instant))))
+            let at = p.add(.date(instant))
+            switch filters.scope {
+            case .any: break
+            case .notDeleted: conditions.append("deleted_at IS NULL")
+            case .deletedSince: conditions.append("deleted_at IS NOT NULL AND deleted_at > \(at)")
+            }
+            conditions.append(Self.servingCondition(at: at))
         } else {
             conditions.append("deleted_at IS NULL")
         }
@@ -118,6 +151,10 @@ struct DeploymentStore {
     struct Filters: Equatable {
         var liveAt: Date?
         var attention = false
+        /// With `liveAt`: which rows a read considers (the page reads the two parts apart).
+        var scope = Scope.any
+
+        enum Scope: Equatable { case any, notDeleted, deletedSince }
     }
 
     /// Deployments a guardrail has flagged, longest-flagged first.
@@ -422,6 +459,18 @@ struct DeploymentStore {
             historyTuples.append("(" + history.list([.int(Int64(id)), .null, .text(DeploymentStatus.deploying.rawValue),
                                                      .text(DeploymentEvent.deploy.rawValue), .int(1), .int(Int64(item.row.targetReplicas)),
                                                      .text(item.row.deployedBy), .text("bulk load"), .date(item.row.createdAt)]) + ")")
+            // The history agrees with the status it was loaded with, so live-at queries answer for bulk data too.
+            if item.row.status != .deploying {
+                let event: DeploymentEvent = switch item.row.status {
+                case .active: .activate
+                case .paused: .pause
+                case .failed: .fail
+                case .deploying: .deploy
+                }
+                historyTuples.append("(" + history.list([.int(Int64(id)), .text(DeploymentStatus.deploying.rawValue), .text(item.row.status.rawValue),
+                                                         .text(event.rawValue), .int(1), .int(Int64(item.row.targetReplicas)), .text("system"),
+                                                         .text("bulk load"), .date(item.row.createdAt.addingTimeInterval(1))]) + ")")
+            }
         }
         try conn.execute("INSERT INTO deployment_resources (deployment_id, cpu, memory_mb, gpu, storage_gb) VALUES \(resourceTuples.joined(separator: ", "))",
                          resources.values)

@@ -13,7 +13,8 @@ import Storage
 /// - `deployments` gains the serving `revision`, the one being rolled out, when the current
 ///   start or rollout began (for the start deadline), the latest failure, the deployment a
 ///   rollback-to-version replaces, a traffic baseline (last hour's mean) for the traffic-drop
-///   threshold, and the guardrail flag.
+///   threshold, and the guardrail flag. Deleted rows get an index by deletion time, for the
+///   table at an instant (what was deleted after it).
 /// - Replicas carry their revision, restart count, last failure and when to retry.
 /// - History rows carry the event and the serving revision and replica count after it, so
 ///   "what was live at T" is the last row at or before T per deployment. Rows written before
@@ -43,6 +44,7 @@ enum SchemaVersion6 {
             WHERE deleted_at IS NULL AND (status = 'deploying' OR rollout_revision IS NOT NULL);
         CREATE INDEX deployments_attention_idx ON deployments (attention_since, id)
             WHERE deleted_at IS NULL AND attention_since IS NOT NULL;
+        CREATE INDEX deployments_deleted_at_idx ON deployments (deleted_at) WHERE deleted_at IS NOT NULL;
 
         """
 
