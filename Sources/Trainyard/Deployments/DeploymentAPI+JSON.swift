@@ -150,7 +150,7 @@ enum DeploymentJSON {
                                          Replica(ordinal: $0.ordinal, revision: $0.revision, status: $0.status.rawValue, since: Format.iso($0.updatedAt),
                                                  restarts: $0.restarts, lastFailure: $0.lastFailure)
                                      })
-            self.resources = resources.map { Resources(cpu: $0.cpu, memoryMb: $0.memoryMB, gpu: $0.gpu, storageGb: $0.storageGB) }
+            self.resources = resources.map(Resources.init)
             latest = Window(d.stats, at: d.statsAt)
             self.history = history.map {
                 Change(event: $0.event.rawValue, oldStatus: $0.oldStatus, newStatus: $0.newStatus, revision: $0.revision, replicas: $0.replicas,
@@ -160,7 +160,7 @@ enum DeploymentJSON {
             rolloutRevision = d.rolloutRevision
             self.revisions = revisions.map {
                 Revision(number: $0.number, replicas: $0.replicas,
-                         resources: Resources(cpu: $0.resources.cpu, memoryMb: $0.resources.memoryMB, gpu: $0.resources.gpu, storageGb: $0.resources.storageGB),
+                         resources: Resources($0.resources),
                          by: $0.createdBy, at: Format.iso($0.createdAt), reason: $0.reason, sourceRevision: $0.sourceRevision,
                          failedReason: $0.failedReason)
             }
@@ -169,5 +169,11 @@ enum DeploymentJSON {
             createdAt = Format.iso(d.createdAt); updatedAt = Format.iso(d.updatedAt); deletedAt = d.deletedAt.map(Format.iso)
             url = Paths.deploymentAPI(d.id); pageUrl = Paths.deployment(d.id)
         }
+    }
+}
+
+extension DeploymentJSON.Detail.Resources {
+    init(_ r: DeploymentResources) {
+        self.init(cpu: r.cpu, memoryMb: r.memoryMB, gpu: r.gpu, storageGb: r.storageGB)
     }
 }

@@ -108,7 +108,7 @@ enum DeploymentAPI {
         case (nil, let version?):
             switch try DeploymentRoutes.rollBack(app, d, toVersion: version.trimmingCharacters(in: .whitespaces), by: try ctx.requireActor) {
             case .failure(let refusal):
-                return JSON.error(refusal.text, status: refusal.text.contains(" has no deployment ") ? 404 : 409)
+                return JSON.error(refusal.text, status: refusal.notFound ? 404 : 409)
             case .success(let created):
                 guard let after = try DeploymentStore(database: app.database).find(created.id) else {
                     return JSON.error(DeploymentRoutes.notFoundMessage, status: 404)

@@ -52,6 +52,8 @@ extension DeploymentRoutes {
     struct RefusalMessage: Error {
         var text: String
         var link: (label: String, href: String)?
+        /// The version asked for does not exist (a 404 in the API; every other refusal is a conflict).
+        var notFound = false
     }
 
     /// Rollback to an earlier version: shared by the page and the API.
@@ -68,7 +70,7 @@ extension DeploymentRoutes {
         }
         guard let earlier = try store.version(modelID: d.model.id, version), let job = try JobStore(database: app.database).find(earlier.jobID),
               let model = job.model else {
-            return .failure(RefusalMessage(text: "\(d.modelName) has no deployment \(String(version.prefix(40))) to roll back to."))
+            return .failure(RefusalMessage(text: "\(d.modelName) has no deployment \(String(version.prefix(40))) to roll back to.", notFound: true))
         }
         guard job.status == .complete else {
             return .failure(RefusalMessage(text: "\(notCompleteMessage); the job of \(version) is \(job.status.rawValue)."))
