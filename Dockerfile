@@ -2,7 +2,7 @@
 # Build: a Swift toolchain with the C libraries' headers.
 FROM swift:6.1-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends pkg-config libsqlite3-dev libpq-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libargon2-dev \
+ && apt-get install -y --no-install-recommends pkg-config libsqlite3-dev libpq-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libargon2-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Resolve dependencies first so source edits reuse this layer.
@@ -17,7 +17,7 @@ RUN swift build -c release --product trainyard --static-swift-stdlib \
 # Run: slim Debian with only the shared libraries Trainyard links.
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates tzdata libsqlite3-0 libpq5 libargon2-1 \
+ && apt-get install -y --no-install-recommends ca-certificates tzdata libsqlite3-0 libpq5 libargon2-1 libcurl4 \
       libcmark-gfm0.29.0.gfm.6 libcmark-gfm-extensions0.29.0.gfm.6 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin trainyard

@@ -23,6 +23,8 @@ let package = Package(
         .systemLibrary(name: "CArgon2", providers: [.apt(["libargon2-dev"])]),
         // epoll/eventfd/accept4 wrappers: glibc has them, Swift's Glibc module does not export them.
         .systemLibrary(name: "CEpoll"),
+        // The HTTP client that scrapes model servers' metrics pages.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // NIO-free HTTP/1.1 server. Knows nothing of Trainyard or SQL.
         .target(name: "HTTPServer", dependencies: ["CEpoll", .product(name: "Logging", package: "swift-log")]),
@@ -32,12 +34,16 @@ let package = Package(
         .target(name: "Storage"),
         .target(name: "StorageSQLite", dependencies: ["Storage", "CSQLite"]),
         .target(name: "StoragePostgres", dependencies: ["Storage", "CLibPQ"]),
+        // The Prometheus text exposition format: a bounded parser, increases, histogram quantiles.
+        .target(name: "PrometheusText"),
+        // Fetches a metrics page once, only from allowlisted addresses (checked on every connect).
+        .target(name: "ScrapeClient", dependencies: ["CCurl"]),
 
         // The application as a library.
         .target(
             name: "Trainyard",
             dependencies: [
-                "HTTPServer", "TemplateEngine", "Storage", "CCmarkGFM", "CArgon2",
+                "HTTPServer", "TemplateEngine", "Storage", "CCmarkGFM", "CArgon2", "PrometheusText", "ScrapeClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -46,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "TrainyardCLI",
             dependencies: [
-                "Trainyard", "Storage", "StorageSQLite", "StoragePostgres", "HTTPServer",
+                "Trainyard", "Storage", "StorageSQLite", "StoragePostgres", "HTTPServer", "ScrapeClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,10 +67,12 @@ let package = Package(
         .target(name: "TrainyardTestSupport", dependencies: ["Storage", "StorageSQLite", "StoragePostgres"]),
 
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText"]),
+        .testTarget(name: "ScrapeClientTests", dependencies: ["ScrapeClient"]),
         .testTarget(name: "TemplateEngineTests", dependencies: ["TemplateEngine"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageSQLite", "StoragePostgres", "TrainyardTestSupport"]),
         .testTarget(name: "TrainyardTests", dependencies: [
-            "Trainyard", "HTTPServer", "Storage", "StorageSQLite", "TrainyardTestSupport",
+            "Trainyard", "HTTPServer", "Storage", "StorageSQLite", "TrainyardTestSupport", "PrometheusText", "ScrapeClient",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ],

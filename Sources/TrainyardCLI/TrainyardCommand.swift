@@ -98,6 +98,9 @@ struct Serve: ParsableCommand {
     @Flag(name: .customLong("secure-cookies"), help: "Mark cookies Secure, for a server behind TLS (env TRAINYARD_SECURE_COOKIES).")
     var secureCookies = false
     @Option(name: .customLong("body-timeout"), help: "Seconds a whole request body may take to arrive (default 60).") var bodyTimeout: Double?
+    @Option(name: .customLong("scrape-allow"),
+            help: "Hosts, addresses and CIDRs metrics may be scraped from, comma-separated (env TRAINYARD_SCRAPE_ALLOW, default loopback).")
+    var scrapeAllow: String?
 
     func run() throws {
         var config: AppConfiguration
@@ -108,6 +111,7 @@ struct Serve: ParsableCommand {
             if secureCookies { config.secureCookies = true }
             if let trustedProxies { config.trustedProxies = AppConfiguration.parseList(trustedProxies) }
             if let simSpeed { config.simulationSpeed = try AppConfiguration.parseSpeed(String(simSpeed), source: "--sim-speed") }
+            if let scrapeAllow { config.scrapeAllowlist = try AppConfiguration.parseAllowlist(scrapeAllow, source: "--scrape-allow") }
         } catch {
             Bootstrap.fail("\(error)")
         }

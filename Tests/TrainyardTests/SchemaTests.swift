@@ -77,6 +77,33 @@ struct SchemaTests {
         #expect(try db.query("SELECT slug FROM models")[0].string("slug") == "kept")
     }
 
+    /// Version 7: existing minutes are simulated minutes of 60 s, existing deployments simulated;
+    /// a scraped source cannot be stored without its target, interval and names.
+    @Test(arguments: TestDatabaseKind.enabled)
+    func aVersion6DatabaseKeepsItsMinutesAsSimulatedOnes(_ kind: TestDatabaseKind) throws {
+        let db = try makeTestDatabase(kind)
+        defer { db.close() }
+        let all = Schema.migrations(for: db.dialect)
+        try Migrator(database: db, migrations: all.filter { $0.version <= 6 }).migrate()
+        let model = try Fixtures.model(db)
+        let id = try Fixtures.deployment(db, jobID: try Fixtures.completeJob(db, modelID: model))
+        try db.execute("INSERT INTO inference_metrics (deployment_id, bucket, requests, errors, p50_ms, p95_ms, p99_ms) VALUES ($1, $2, 60, 0, 1, 2, 3)",
+                       [.int(Int64(id)), .date(Date(timeIntervalSince1970: 1_800_000_000))])
+        #expect(try Migrator(database: db, migrations: all).migrate().map(\.version) == [7])
+        let row = try #require(try db.queryOne("SELECT source, seconds FROM inference_metrics WHERE deployment_id = $1", [.int(Int64(id))]))
+        #expect(try row.string("source") == "simulated" && row.double("seconds") == 60)
+        #expect(try db.queryOne("SELECT metrics_source FROM deployments WHERE id = $1", [.int(Int64(id))])?.string("metrics_source") == "simulated")
+        let missingTarget = caught {
+            try db.execute("INSERT INTO inference_sources (deployment_id, kind, updated_by, updated_at) VALUES ($1, 'scraped', 'x', $2)",
+                           [.int(Int64(id)), .date(Date())])
+        }
+        guard case .checkViolation(let name, _)? = missingTarget as? DatabaseError else {
+            Issue.record("expected a check violation, got \(String(describing: missingTarget))")
+            return
+        }
+        #expect(name == "inference_sources_scraped_check")
+    }
+
     /// Version 5 rebuilds `training_jobs` on SQLite and moves the metrics: a version 4 database
     /// with jobs, metrics and a deployment keeps every row, and its keys still hold.
     @Test(arguments: TestDatabaseKind.enabled)
@@ -131,10 +158,10 @@ struct SchemaTests {
         let db = try makeTestDatabase(kind)
         defer { db.close() }
         let migrator = Migrator(database: db, migrations: Schema.migrations(for: db.dialect))
-        #expect(try migrator.migrate().map(\.version) == [1, 2, 3, 4, 5, 6])
+        #expect(try migrator.migrate().map(\.version) == [1, 2, 3, 4, 5, 6, 7])
         #expect(try migrator.migrate().isEmpty)
         for table in ["models", "training_jobs", "job_metrics", "job_metric_summaries", "job_params", "job_tags", "deployments", "deployment_resources",
-                      "deployment_replicas", "deployment_status_history", "inference_metrics"] {
+                      "deployment_replicas", "deployment_status_history", "inference_metrics", "inference_sources"] {
             #expect(try db.query("SELECT count(*) AS n FROM \(table)")[0].int("n") == 0)
         }
         let deploymentCounts = try db.query("SELECT status, count FROM deployment_status_counts ORDER BY status")

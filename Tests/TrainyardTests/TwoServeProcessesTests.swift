@@ -125,6 +125,48 @@ import Glibc
         try runTwentyJobs(on: db, serveArguments: ["--database-url", url])
     }
 
+    /// Both processes scrape; each target is fetched once per interval, not once per process.
+    @Test(.enabled(if: !TestEnvironment.skipPostgres, "PostgreSQL left out explicitly with TRAINYARD_SKIP_POSTGRES=1"))
+    func scrapeTargetsOncePerIntervalOnPostgreSQL() throws {
+        let db = try makeTestDatabase(.postgres)
+        defer { db.close() }
+        let url = try #require(connectionURL(of: db))
+        try Migrator(database: db, migrations: Schema.migrations(for: db.dialect)).migrate()
+        var targets: [MetricsTarget] = []
+        defer { for t in targets { t.stop() } }
+        var ids: [Int] = []
+        for i in 0..<3 {
+            let target = try MetricsTarget()
+            target.page = MetricsTarget.page(ok: 10, failed: 0, buckets: [("0.1", 10), ("+Inf", 10)])
+            targets.append(target)
+            let model = try Fixtures.model(db, slug: "scraped-\(i)", name: "Scraped \(i)")
+            let id = try Fixtures.deployment(db, jobID: try Fixtures.completeJob(db, modelID: model, name: "scraped-\(i)"))
+            try db.execute("UPDATE deployments SET status = 'active' WHERE id = $1", [.int(Int64(id))])
+            _ = try InferenceSourceStore(database: db).set(id, to: SourceChoice(kind: .scraped, targetURL: target.url, intervalSeconds: 5,
+                                                                                preset: .prometheusClient, mapping: ScrapePreset.prometheusClient.mapping),
+                                                           by: .system, now: Date())
+            ids.append(id)
+        }
+        let ports = (try Self.freePort(), try Self.freePort())
+        let started = Date()
+        let first = try spawnServe(["--database-url", url], port: ports.0)
+        let second = try spawnServe(["--database-url", url], port: ports.1)
+        var stopped = false
+        defer { if !stopped { _ = stop(first); _ = stop(second) } }
+        waitForServer(ports.0)
+        waitForServer(ports.1)
+        Thread.sleep(forTimeInterval: 12)
+        stopped = true
+        #expect(stop(first) == 0)
+        #expect(stop(second) == 0)
+        // Due at once, then every 5 s: at most one scrape per interval elapsed, plus the first.
+        let most = Int(Date().timeIntervalSince(started) / 5) + 1
+        for (target, id) in zip(targets, ids) {
+            #expect(target.requests >= 2, "deployment \(id) was scraped")
+            #expect(target.requests <= most, "deployment \(id): \(target.requests) scrapes in \(most - 1) intervals: scraped twice")
+        }
+    }
+
     @Test func onSQLite() throws {
         let dir = NSTemporaryDirectory() + "trainyard-two-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }

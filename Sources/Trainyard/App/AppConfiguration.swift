@@ -1,4 +1,5 @@
 import Foundation
+import ScrapeClient
 
 /// Everything Trainyard reads from its environment, read once into a typed value.
 ///
@@ -28,6 +29,9 @@ public struct AppConfiguration: Sendable {
     public var sessionLifetime: TimeInterval = 7 * 86_400
     /// A running reported run silent this long shows as stale (seconds).
     public var reportedRunStaleAfter: TimeInterval = 600
+    /// Where scrape targets may be (`TRAINYARD_SCRAPE_ALLOW`, `--scrape-allow`): loopback only
+    /// unless the operator lists hosts and networks.
+    public var scrapeAllowlist: ScrapeAllowlist = .loopbackOnly
     /// Directories the web layer reads at start-up.
     public var templatesDirectory: String = "Templates"
     public var publicDirectory: String = "Public"
@@ -66,6 +70,7 @@ public struct AppConfiguration: Sendable {
         if let stale = value("TRAINYARD_RUN_STALE_AFTER") {
             config.reportedRunStaleAfter = try parseSeconds(stale, source: "TRAINYARD_RUN_STALE_AFTER")
         }
+        if let allow = value("TRAINYARD_SCRAPE_ALLOW") { config.scrapeAllowlist = try parseAllowlist(allow, source: "TRAINYARD_SCRAPE_ALLOW") }
         if let dir = value("TRAINYARD_TEMPLATES_DIR") { config.templatesDirectory = dir }
         if let dir = value("TRAINYARD_PUBLIC_DIR") { config.publicDirectory = dir }
         if let dir = value("TRAINYARD_DOCS_DIR") { config.docsDirectory = dir }
@@ -89,6 +94,12 @@ public struct AppConfiguration: Sendable {
     /// Comma- or space-separated addresses.
     public static func parseList(_ text: String) -> [String] {
         text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+    }
+
+    public static func parseAllowlist(_ text: String, source: String) throws -> ScrapeAllowlist {
+        do { return try ScrapeAllowlist(parsing: text) } catch {
+            throw Invalid(description: "\(source): \(error) (give hosts, addresses or CIDRs, comma-separated, such as 10.0.0.0/8, models.internal)")
+        }
     }
 
     public static func parseSeconds(_ text: String, source: String) throws -> TimeInterval {

@@ -1,10 +1,12 @@
 import Foundation
 import Logging
+import ScrapeClient
 
-/// A thread that runs periodic tasks (the simulation runner) until stopped.
+/// Threads that run periodic tasks (the simulation runners, the scraper) until stopped.
 ///
-/// Each task runs on its own interval; a task that throws is logged and tried again next tick,
-/// so a database outage never kills the loop.
+/// Each task has a thread of its own, so a slow one (a scrape waiting out a target's timeout)
+/// never delays another. A task that throws is logged and tried again on its next tick, so a
+/// database outage never kills a loop.
 public final class BackgroundWork {
     public struct Task {
         public var name: String
@@ -22,8 +24,7 @@ public final class BackgroundWork {
     private let logger: Logger
     private let condition = NSCondition()
     private var stopping = false
-    private var stopped = false
-    private var thread: Thread?
+    private var running = 0
 
     public init(tasks: [Task], logger: Logger) {
         self.tasks = tasks
@@ -31,32 +32,32 @@ public final class BackgroundWork {
     }
 
     public func start() {
-        guard !tasks.isEmpty else {
-            condition.lock(); stopped = true; condition.unlock()
-            return
+        condition.lock()
+        running = tasks.count
+        condition.unlock()
+        for task in tasks {
+            let thread = Thread { [self] in loop(task) }
+            thread.name = "trainyard-" + task.name
+            thread.start()
         }
-        let thread = Thread { [self] in loop() }
-        thread.name = "trainyard-background"
-        self.thread = thread
-        thread.start()
     }
 
-    private func loop() {
-        var due = tasks.map { _ in Date() }
+    private func loop(_ task: Task) {
         while true {
             condition.lock()
-            if stopping { stopped = true; condition.broadcast(); condition.unlock(); return }
-            condition.unlock()
-            let now = Date()
-            for (index, task) in tasks.enumerated() where due[index] <= now {
-                do { try task.run() } catch {
-                    logger.warning("background task failed", metadata: ["task": "\(task.name)", "error": "\(error)"])
-                }
-                due[index] = Date().addingTimeInterval(task.interval)
+            if stopping {
+                running -= 1
+                condition.broadcast()
+                condition.unlock()
+                return
             }
-            let next = due.min() ?? now.addingTimeInterval(1)
+            condition.unlock()
+            do { try task.run() } catch {
+                logger.warning("background task failed", metadata: ["task": "\(task.name)", "error": "\(error)"])
+            }
+            let next = Date().addingTimeInterval(task.interval)
             condition.lock()
-            if !stopping { _ = condition.wait(until: next) }
+            while !stopping, Date() < next { _ = condition.wait(until: next) }
             condition.unlock()
         }
     }
@@ -70,7 +71,7 @@ public final class BackgroundWork {
 
     public func waitUntilStopped() {
         condition.lock()
-        while !stopped { condition.wait() }
+        while running > 0 { condition.wait() }
         condition.unlock()
     }
 }
@@ -86,11 +87,13 @@ extension TrainyardApp {
     func backgroundTasks() -> [BackgroundWork.Task] {
         let training = TrainingRunner(database: database, speed: configuration.simulationSpeed)
         let deployments = DeploymentRunner(database: database, speed: configuration.simulationSpeed)
+        let scraper = ScrapeRunner(store: InferenceSourceStore(database: database), client: ScrapeClient(allowlist: configuration.scrapeAllowlist))
         return [
             BackgroundWork.Task(name: "training", interval: 0.2) { try training.tick() },
             BackgroundWork.Task(name: "deployments", interval: 0.25) { try deployments.tick() },
             // Sessions past their lifetime are refused anyway; this only keeps the table small.
             BackgroundWork.Task(name: "sessions", interval: 60) { [database] in _ = try AccountStore(database: database).pruneSessions(now: Date()) },
+            BackgroundWork.Task(name: "scraper", interval: 0.5) { try scraper.tick() },
         ]
     }
 }

@@ -19,6 +19,8 @@ extension TrainyardApp {
         DocsRoutes.add(to: self)
         DeploymentRoutes.add(to: self)
         DeploymentAPI.add(to: self)
+        InferenceAPI.add(to: self)
+        SourceRoutes.add(to: self)
         OpenAPIDocument.add(to: self)
     }
 }

@@ -96,4 +96,10 @@ public final class TrainyardApp: HTTPResponder {
         routeTable.append(RouteInfo(method: "DELETE", pattern: pattern, access: access))
         router.add("DELETE", pattern) { [unowned self] request in self.web.handle(request, access: access, handler) }
     }
+
+    /// Registers a `PUT` for the JSON API (replacing a setting whole), Bearer tokens only as `delete`.
+    func put(_ pattern: String, access: Access, _ handler: @escaping WebLayer.Handler) {
+        routeTable.append(RouteInfo(method: "PUT", pattern: pattern, access: access))
+        router.add("PUT", pattern) { [unowned self] request in self.web.handle(request, access: access, handler) }
+    }
 }

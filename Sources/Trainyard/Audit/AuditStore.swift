@@ -28,6 +28,7 @@ enum AuditAction: String, CaseIterable, Sendable, ListStatusFilter {
     case deploymentFail = "deployment.fail"
     case deploymentRetry = "deployment.retry"
     case deploymentGuardrail = "deployment.guardrail"
+    case deploymentSource = "deployment.source"
     case userCreate = "user.create"
     case userRole = "user.role"
     case userDisable = "user.disable"

@@ -32,6 +32,8 @@ struct Deployment: Equatable {
     /// Set while a guardrail's breach is sustained.
     var attentionSince: Date?
     var attentionReason: String?
+    /// Where its inference figures come from (`inference_sources` holds the details).
+    var metricsSource: MetricsSourceKind = .simulated
 
     var modelSlug: String { model.slug }
     var modelName: String { model.name }
@@ -234,6 +236,8 @@ enum DeploymentEvent: String, CaseIterable, Sendable {
     case rollback, fail, retry, delete, replaced
     case guardrailBreach = "guardrail_breach"
     case guardrailRecovery = "guardrail_recovery"
+    /// The metrics source changed (figures before it were deleted, or come from elsewhere).
+    case source
     /// Rows from before events were recorded, when not otherwise recognisable.
     case status
 
@@ -255,6 +259,7 @@ enum DeploymentEvent: String, CaseIterable, Sendable {
         case .replaced: "Replaced"
         case .guardrailBreach: "Guardrail breach"
         case .guardrailRecovery: "Guardrail recovery"
+        case .source: "Metrics source"
         case .status: "Status"
         }
     }
@@ -270,6 +275,7 @@ enum DeploymentEvent: String, CaseIterable, Sendable {
         case .rollback: "B"
         case .fail, .delete, .replaced, .status: "X"
         case .guardrailBreach, .guardrailRecovery: "G"
+        case .source: "M"
         }
     }
 }

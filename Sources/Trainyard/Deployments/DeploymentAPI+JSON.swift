@@ -133,6 +133,8 @@ enum DeploymentJSON {
         var revisions: [Revision]
         var failureReason: String?
         var attention: Attention?
+        /// Where the figures come from and, when scraped, how the scraping stands.
+        var metricsSource: InferenceJSON.Source
         var createdAt: String
         var updatedAt: String
         var deletedAt: String?
@@ -140,7 +142,7 @@ enum DeploymentJSON {
         var pageUrl: String
 
         init(_ d: Deployment, replicas: [DeploymentReplica], resources: DeploymentResources?, history: [DeploymentHistoryEntry],
-             revisions: [DeploymentRevision]) {
+             revisions: [DeploymentRevision], source: InferenceSource?) {
             id = d.id; model = d.modelName; modelSlug = d.modelSlug; name = d.name; version = d.version
             status = d.status.rawValue; endpoint = d.endpoint
             job = Job(id: d.jobID, name: d.jobName)
@@ -166,6 +168,7 @@ enum DeploymentJSON {
             }
             failureReason = d.status == .failed ? d.failureReason : nil
             attention = d.attentionSince.map { Attention(since: Format.iso($0), reason: d.attentionReason ?? "a guardrail") }
+            metricsSource = InferenceJSON.Source(kind: d.metricsSource, source)
             createdAt = Format.iso(d.createdAt); updatedAt = Format.iso(d.updatedAt); deletedAt = d.deletedAt.map(Format.iso)
             url = Paths.deploymentAPI(d.id); pageUrl = Paths.deployment(d.id)
         }

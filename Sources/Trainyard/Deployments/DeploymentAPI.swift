@@ -156,7 +156,7 @@ enum DeploymentAPI {
     static func detail(_ app: TrainyardApp, _ d: Deployment) throws -> DeploymentJSON.Detail {
         let store = DeploymentStore(database: app.database)
         return DeploymentJSON.Detail(d, replicas: try store.replicas(d.id), resources: try store.resources(d.id), history: try store.history(d.id),
-                                     revisions: try store.revisions(d.id))
+                                     revisions: try store.revisions(d.id), source: try InferenceSourceStore(database: app.database).find(d.id))
     }
 
     /// A request body of `fields`; only `name` is text, the rest are numbers.

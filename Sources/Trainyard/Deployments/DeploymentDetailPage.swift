@@ -47,7 +47,8 @@ extension DeploymentRoutes {
             otherVersions: try store.versions(modelID: d.model.id).filter { $0.id != id }.map(\.version),
             scale: FormField("replicas", prefix: "scale", value: FormField.numberValue(ctx.typedValue("replicas") ?? String(d.targetReplicas)), ctx,
                              extra: DeploymentRules.replicas.attributes.merging(["action": .string(Paths.deployment(id) + "/scale")]) { a, _ in a }),
-            configure: configureFields(d, resources, ctx), guardrailForm: guardrailFields(ctx))
+            configure: configureFields(d, resources, ctx), guardrailForm: guardrailFields(ctx),
+            source: SourcePanel.members(d, try InferenceSourceStore(database: app.database).find(id), now: now, ctx: ctx))
         return try app.web.render(view, ctx)
     }
 }
@@ -112,6 +113,7 @@ struct DeploymentDetailView: PageView {
     var scale: FormField
     var configure: [String: TemplateValue]
     var guardrailForm: [String: TemplateValue]
+    var source: [String: TemplateValue]
 
     func members() -> [String: TemplateValue] {
         let d = deployment
@@ -183,6 +185,7 @@ struct DeploymentDetailView: PageView {
             "attention": d.attentionSince.map { ["since": Format.timestamp($0, now: now), "reason": .string(d.attentionReason ?? "a guardrail")] } ?? .null,
             "deploymentsHref": .string(Paths.deployments),
             "refreshSeconds": .int(3),
+            "source": .object(source),
         ]
         if let resources {
             data["resources"] = [

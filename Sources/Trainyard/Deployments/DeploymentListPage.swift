@@ -28,7 +28,7 @@ extension DeploymentRoutes {
 }
 
 extension DeploymentRoutes {
-    /// `live_at` and `attention`, shared by the table and its exports: the filters, the text
+    /// `live_at`, `attention`, `source` and `up`, shared by the table and its exports: the filters, the text
     /// as typed, and a note when the time could not be read (the table is then not filtered by it).
     static func extraFilters(_ query: QueryParameters, _ request: inout ListRequest<DeploymentSortKey, DeploymentStatus>)
         -> (DeploymentStore.Filters, String, String?) {
@@ -46,6 +46,16 @@ extension DeploymentRoutes {
         if query["attention"] == "1" {
             filters.attention = true
             request.addFilter("attention", value: "1", description: "needing attention")
+        }
+        if let text = query["source"], let source = MetricsSourceKind(rawValue: text) {
+            filters.source = source
+            request.addFilter("source", value: text, description: "figures \(source.rawValue)")
+        }
+        // up=0 / up=1 is about scraping, so it implies a scraped source.
+        if let text = query["up"], text == "0" || text == "1" {
+            filters.up = text == "1"
+            if filters.source == nil { filters.source = .scraped }
+            request.addFilter("up", value: text, description: text == "1" ? "scraping up" : "scraping down")
         }
         return (filters, text, note)
     }

@@ -46,7 +46,9 @@ enum DeploymentRoutes {
         }
         let fields = DeploymentForm.fields.filter { $0 != "job_id" }
         let typed = ctx.formValues(fields, defaults: DeploymentForm.defaults(for: job.model?.sizeClass ?? .small))
-        return try app.web.render(DeployFormView(job: job, typed: typed, ctx), ctx)
+        var view = DeployFormView(job: job, typed: typed, ctx)
+        view.source = SourcePanel.fields(ctx.formValues(SourceForm.fields, defaults: SourceForm.values(for: nil)), ctx)
+        return try app.web.render(view, ctx)
     }
 
     /// `POST /deployments`: refusals go back where the user came from with a flash (and, from
@@ -69,15 +71,25 @@ enum DeploymentRoutes {
         guard let model = job.model else {
             return app.web.redirect(.failed(noBaseModelMessage, redirectTo: Paths.job(jobID)), ctx)
         }
-        switch form.validate(defaultsFor: model.sizeClass) {
-        case .failure(let errors):
-            return app.web.redirect(.failed(errors.summary, redirectTo: back, values: form.values, fieldErrors: errors.byField), ctx)
-        case .success(let choices):
-            switch try DeploymentStore(database: app.database).create(job, model: model, choices: choices, by: try ctx.requireActor, now: Date()) {
+        // The source fields are on the full form only; the one-click buttons deploy simulated.
+        let sourceForm = SourceForm(ctx.request.formParameters)
+        let source = sourceForm.validate(allowlist: app.configuration.scrapeAllowlist)
+        switch (form.validate(defaultsFor: model.sizeClass), source) {
+        case (.failure(let errors), _), (.success, .failure(let errors)):
+            var all = errors
+            if case .failure(let sourceErrors) = source { all = all.merging(sourceErrors) }
+            return app.web.redirect(.failed(all.summary, redirectTo: back, values: form.values.merging(sourceForm.values) { a, _ in a },
+                                            fieldErrors: all.byField), ctx)
+        case (.success(let choices), .success(let sourceChoice)):
+            let actor = try ctx.requireActor
+            switch try DeploymentStore(database: app.database).create(job, model: model, choices: choices, by: actor, now: Date()) {
             case .alreadyLive(let id, let name, let status):
                 return app.web.redirect(.failed(alreadyLiveMessage(name: name, status: status), redirectTo: back,
                                                 link: (label: "Open \(name)", href: Paths.deployment(id))), ctx)
-            case .created(_, let name, let version):
+            case .created(let id, let name, let version):
+                if sourceChoice.kind != .simulated {
+                    _ = try InferenceSourceStore(database: app.database).set(id, to: sourceChoice, by: actor, now: Date())
+                }
                 return app.web.redirect(.succeeded(DeploymentMessages.deploying(name, version, replicas: choices.replicas),
                                                    redirectTo: Paths.deployments), ctx)
             }
@@ -138,6 +150,7 @@ struct DeployFormView: PageView {
 
     var job: TrainingJob
     var fields: [String: FormField]
+    var source: [String: TemplateValue] = [:]
 
     init(job: TrainingJob, typed: [String: String], _ ctx: WebContext) {
         self.job = job
@@ -169,6 +182,7 @@ struct DeployFormView: PageView {
             "memory": fields["memory_mb"].templateValue, "gpu": fields["gpu"].templateValue, "storage": fields["storage_gb"].templateValue,
             "jobsHref": .string(Paths.jobs),
             "deploymentsHref": .string(Paths.deployments),
+            "source": .object(source),
         ]
     }
 }

@@ -178,7 +178,8 @@ final class DeploymentRunner {
         let minute = Self.minute(of: now)
         for d in ready {
             try DeploymentStore.activate(conn, d, now: now)
-            try DeploymentStore.recordStats(conn, d, minute: minute, now: now)
+            // Scraped and pushed figures come from the model server, not from here.
+            if d.metricsSource == .simulated { try DeploymentStore.recordStats(conn, d, minute: minute, now: now) }
         }
         return ready.count
     }

@@ -186,11 +186,12 @@ extension DeploymentStore {
         }
     }
 
-    /// Active deployments after `afterID` whose latest figures are older than `minuteStart`.
+    /// Active simulated deployments after `afterID` whose latest figures are older than `minuteStart`.
     static func claimDueForStats(_ conn: DatabaseConnection, minuteStart: Date, afterID: Int, limit: Int) throws -> [Deployment] {
         try conn.query("""
             SELECT \(columns) FROM \(from)
-            WHERE d.deleted_at IS NULL AND d.status = 'active' AND d.id > $2 AND (d.stats_at IS NULL OR d.stats_at < $1)
+            WHERE d.deleted_at IS NULL AND d.status = 'active' AND d.metrics_source = 'simulated' AND d.id > $2
+              AND (d.stats_at IS NULL OR d.stats_at < $1)
             ORDER BY d.id LIMIT $3
             """ + conn.dialect.lockRows(of: "d", .skipLocked), [.date(minuteStart), .int(Int64(afterID)), .int(Int64(limit))]).map(decode)
     }

@@ -15,7 +15,7 @@ struct DeploymentStore {
         d.id, d.job_id, \(job.columns), \(model.columns), d.name, d.version, d.status, d.endpoint, d.target_replicas,
         d.deployed_by, d.created_at, d.updated_at, d.deleted_at, d.rps, d.p50_ms, d.p95_ms, d.p99_ms, d.error_rate, d.stats_at,
         d.revision, d.rollout_revision, d.rollout_started_at, d.failure_reason, d.replaces_id, d.rps_baseline, d.attention_since,
-        d.attention_reason
+        d.attention_reason, d.metrics_source
         """
     static let from = "deployments d " + job.on("d.job_id") + " " + model.on("d.model_id")
 
@@ -35,7 +35,8 @@ struct DeploymentStore {
             revision: try row.int("revision"), rolloutRevision: try row.optionalInt("rollout_revision"),
             rolloutStartedAt: try row.optionalDate("rollout_started_at"), failureReason: try row.optionalString("failure_reason"),
             replacesID: try row.optionalInt("replaces_id"), rpsBaseline: try row.double("rps_baseline"),
-            attentionSince: try row.optionalDate("attention_since"), attentionReason: try row.optionalString("attention_reason"))
+            attentionSince: try row.optionalDate("attention_since"), attentionReason: try row.optionalString("attention_reason"),
+            metricsSource: MetricsSourceKind(rawValue: try row.string("metrics_source")) ?? .simulated)
     }
 
     // MARK: Reads
@@ -115,6 +116,10 @@ struct DeploymentStore {
             conditions.append("deleted_at IS NULL")
         }
         if filters.attention { conditions.append("attention_since IS NOT NULL") }
+        if let source = filters.source { conditions.append("metrics_source = \(p.add(.text(source.rawValue)))") }
+        if let up = filters.up {
+            conditions.append("EXISTS (SELECT 1 FROM inference_sources s WHERE s.deployment_id = d.id AND s.kind = 'scraped' AND s.up = \(up ? 1 : 0))")
+        }
         if let search = slice.searchCondition(["model_name", "name"], &p) { conditions.append(search) }
         if let status = slice.statusCondition("status", &p) { conditions.append(status) }
         let column: String = switch slice.sort {
@@ -151,6 +156,10 @@ struct DeploymentStore {
     struct Filters: Equatable {
         var liveAt: Date?
         var attention = false
+        /// Only deployments whose figures come from this source.
+        var source: MetricsSourceKind?
+        /// With a scraped source: only those whose last scrape succeeded (true) or failed (false).
+        var up: Bool?
         /// With `liveAt`: which rows a read considers (the page reads the two parts apart).
         var scope = Scope.any
 
@@ -281,16 +290,20 @@ struct DeploymentStore {
     func chartSeries(_ id: Int, since: Date, width: Int) throws -> [ChartPoint] {
         let group = "(" + database.dialect.epochMilliseconds("bucket") + " / $3)"
         let rows = try database.query("""
-            SELECT \(group) AS g, SUM(requests) AS requests, SUM(errors) AS errors, COUNT(*) AS minutes,
-                AVG(p50_ms) AS p50, AVG(p95_ms) AS p95, AVG(p99_ms) AS p99
+            SELECT \(group) AS g, SUM(requests) AS requests, SUM(errors) AS errors, SUM(seconds) AS seconds,
+                AVG(CASE WHEN requests > 0 THEN p50_ms END) AS p50, AVG(CASE WHEN requests > 0 THEN p95_ms END) AS p95,
+                AVG(CASE WHEN requests > 0 THEN p99_ms END) AS p99
             FROM inference_metrics WHERE deployment_id = $1 AND bucket >= $2 GROUP BY 1 ORDER BY 1
             """, [.int(Int64(id)), .date(since), .int(Int64(width) * 1000)])
+        // Rates over the seconds observed (a scraped minute may cover less than 60); latency
+        // only from minutes that had requests.
         return try rows.map { row in
-            let requests = Double(try row.int("requests")), minutes = Double(max(try row.int("minutes"), 1))
+            let requests = Double(try row.int("requests")), seconds = max(try row.double("seconds"), 1)
             return ChartPoint(time: Date(timeIntervalSince1970: Double(try row.int("g")) * Double(width)),
-                              requestsPerSecond: requests / (minutes * 60),
+                              requestsPerSecond: requests / seconds,
                               errorRate: requests > 0 ? Double(try row.int("errors")) / requests : 0,
-                              p50: try row.double("p50"), p95: try row.double("p95"), p99: try row.double("p99"))
+                              p50: try row.optionalDouble("p50") ?? 0, p95: try row.optionalDouble("p95") ?? 0,
+                              p99: try row.optionalDouble("p99") ?? 0)
         }
     }
 
@@ -518,10 +531,11 @@ struct DeploymentStore {
             deploymentID: d.id, seed: d.jobSeed, sizeClass: d.sizeClass, runningReplicas: running, minute: minute,
             activeSinceMinute: Int((d.createdAt.timeIntervalSince1970 / 60).rounded(.down)))
         if try !insertBucket(conn, d.id, bucket), let stored = try conn.queryOne("""
-            SELECT requests, errors, p50_ms, p95_ms, p99_ms FROM inference_metrics WHERE deployment_id = $1 AND bucket = $2
+            SELECT requests, errors, p50_ms, p95_ms, p99_ms, seconds FROM inference_metrics WHERE deployment_id = $1 AND bucket = $2
             """, [.int(Int64(d.id)), .date(bucket.start)]) {
             bucket = .init(minute: minute, requests: try stored.int("requests"), errors: try stored.int("errors"),
-                           p50: try stored.double("p50_ms"), p95: try stored.double("p95_ms"), p99: try stored.double("p99_ms"))
+                           p50: try stored.double("p50_ms"), p95: try stored.double("p95_ms"), p99: try stored.double("p99_ms"),
+                           seconds: try stored.double("seconds"))
         }
         try setLatestStats(conn, d.id, bucket, baseline: try trafficBaseline(conn, d.id, before: bucket.start))
         try GuardrailStore.evaluate(conn, d, latest: bucket, now: now)
@@ -529,14 +543,15 @@ struct DeploymentStore {
     }
 
     /// Mean requests per second over the hour before `start` (the traffic-drop threshold's
-    /// reference), from at most 60 rows of the primary key.
+    /// reference), from at most 60 rows of the primary key: over the seconds observed, so a gap
+    /// in scraping does not read as a drop.
     static func trafficBaseline(_ conn: DatabaseConnection, _ id: Int, before start: Date) throws -> Double {
         let row = try conn.queryOne("""
-            SELECT COALESCE(SUM(requests), 0) AS requests, COUNT(*) AS minutes FROM inference_metrics
+            SELECT COALESCE(SUM(requests), 0) AS requests, COALESCE(SUM(seconds), 0) AS seconds FROM inference_metrics
             WHERE deployment_id = $1 AND bucket >= $2 AND bucket < $3
             """, [.int(Int64(id)), .date(start.addingTimeInterval(-3600)), .date(start)])
-        guard let row, try row.int("minutes") > 0 else { return 0 }
-        return Double(try row.int("requests")) / (Double(try row.int("minutes")) * 60)
+        guard let row, try row.double("seconds") > 0 else { return 0 }
+        return Double(try row.int("requests")) / (try row.double("seconds"))
     }
 
     /// Stores one minute's figures; false when that minute was already stored (which is kept).

@@ -14,8 +14,11 @@ public struct InferenceSimulator: Sendable {
         public var p50: Double          // milliseconds
         public var p95: Double
         public var p99: Double
+        /// Seconds of observation the figures cover: 60 for a simulated or pushed minute, the
+        /// sum of its scrape intervals for a scraped one.
+        public var seconds: Double = 60
 
-        public var requestsPerSecond: Double { Double(requests) / 60 }
+        public var requestsPerSecond: Double { Double(requests) / seconds }
         /// The start of the bucket's minute.
         public var start: Date { Date(timeIntervalSince1970: Double(minute) * 60) }
         public var errorRate: Double { requests == 0 ? 0 : Double(errors) / Double(requests) }
