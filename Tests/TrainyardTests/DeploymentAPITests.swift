@@ -367,4 +367,26 @@ private func isISO(_ text: Any?) -> Bool {
                     "Test Model has no deployment v7.0.0 to roll back to.")
         #expect(try api(running, "POST", base + "/rollback", json: #"{"revision": 1}"#, role: .viewer).status == 403)
     }
+
+    /// A failed deployment whose job was deployed again cannot start again beside it: a 409
+    /// naming the live one (the database's one-live-per-job rule, never a 500), on the page a flash.
+    @Test(arguments: TestDatabaseKind.enabled)
+    func startingAgainBesideTheJobsNewLiveDeploymentIsRefusedByName(_ kind: TestDatabaseKind) throws {
+        let running = try RunningApp(kind)
+        defer { running.stop() }
+        let db = running.database
+        let job = try Fixtures.completeJob(db, modelID: try Fixtures.model(db))
+        let first = try Fixtures.deployment(db, jobID: job, name: "first")
+        try db.execute("UPDATE deployments SET status = 'failed', failure_reason = 'no replica could start' WHERE id = $1", [.int(Int64(first))])
+        let second = try Fixtures.deployment(db, jobID: job, name: "second")
+        let message = DeploymentMessages.jobAlreadyLive(name: "second", status: .deploying)
+        expectError(try api(running, "POST", Paths.deploymentAPI(first) + "/scale", json: #"{"replicas": 2}"#), 409, message)
+        let browser = try running.browser(as: .operator)
+        let answer = try browser.post(Paths.deployment(first) + "/retry", [])
+        #expect(answer.status == 303)
+        let page = try browser.get(Paths.deployment(first))
+        #expect(page.body.contains(message.replacingOccurrences(of: "'", with: "&#39;")) || page.body.contains(message), "the flash names the live one")
+        #expect(page.body.contains(Paths.deployment(second)))
+        #expect(try Fixtures.deploymentStatus(db, first) == "failed", "nothing changed")
+    }
 }

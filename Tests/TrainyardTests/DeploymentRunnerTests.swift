@@ -223,6 +223,7 @@ extension DeploymentStore.ChangeResult {
         case .notAllowed: "notAllowed"
         case .rolloutInProgress: "rolloutInProgress"
         case .noSuchRevision: "noSuchRevision"
+        case .jobAlreadyLive: "jobAlreadyLive"
         case .deleted: "deleted"
         case .notFound: "notFound"
         }

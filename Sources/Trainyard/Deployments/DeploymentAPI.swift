@@ -138,6 +138,8 @@ enum DeploymentAPI {
             return JSON.error(DeploymentMessages.rolloutInProgress(revision), status: 409)
         case .noSuchRevision(let number):
             return JSON.error(DeploymentMessages.noSuchRevision(number), status: 404)
+        case .jobAlreadyLive(_, let name, let status):
+            return JSON.error(DeploymentMessages.jobAlreadyLive(name: name, status: status), status: 409)
         case .changed, .unchanged:
             guard let after = try store.find(id) else { return JSON.error(DeploymentRoutes.notFoundMessage, status: 404) }
             return JSON.response(try detail(app, after))

@@ -20,6 +20,11 @@ enum DeploymentMessages {
         }
     }
 
+    /// Starting this one again would make its job's second live deployment.
+    static func jobAlreadyLive(name: String, status: DeploymentStatus) -> String {
+        "Its training job has another live deployment: \(name) is \(status.rawValue). Delete that one first (a paused deployment is still live), then start this one again."
+    }
+
     static func rolloutInProgress(_ revision: Int) -> String {
         "Revision \(revision) is still rolling out; wait until it serves or fails, then change the deployment again."
     }

@@ -121,6 +121,9 @@ enum DeploymentRoutes {
             return app.web.redirect(.failed(DeploymentMessages.rolloutInProgress(revision), redirectTo: back), ctx)
         case .noSuchRevision(let number):
             return app.web.redirect(.failed(DeploymentMessages.noSuchRevision(number), redirectTo: back), ctx)
+        case .jobAlreadyLive(let liveID, let name, let status):
+            return app.web.redirect(.failed(DeploymentMessages.jobAlreadyLive(name: name, status: status), redirectTo: back,
+                                            link: (label: "Open \(name)", href: Paths.deployment(liveID))), ctx)
         case .unchanged(let d):
             return app.web.redirect(ActionOutcome(location: back, flash: Flash(.info, DeploymentMessages.unchanged(action, d))), ctx)
         case .changed(let d):

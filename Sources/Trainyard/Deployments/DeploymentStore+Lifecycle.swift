@@ -17,16 +17,26 @@ extension DeploymentStore {
         case rolloutInProgress(revision: Int)
         /// Rollback to a revision this deployment does not have.
         case noSuchRevision(Int)
+        /// Starting it again would make a second live deployment of its job: that one is live.
+        case jobAlreadyLive(id: Int, name: String, status: DeploymentStatus)
         case deleted
         case notFound
     }
 
     /// Runs `body` on the locked, live (not deleted) deployment inside one transaction.
+    /// A change that starts a paused or failed deployment again (resume, retry, a new revision)
+    /// is refused by the database when its job has another live deployment (deployed again since):
+    /// that one is named.
     private func change(_ id: Int, _ body: (DatabaseConnection, Deployment) throws -> ChangeResult) throws -> ChangeResult {
-        try database.transaction { conn in
-            guard let deployment = try Self.lockedDeployment(conn, id) else { return .notFound }
-            if deployment.isDeleted { return .deleted }
-            return try body(conn, deployment)
+        do {
+            return try database.transaction { conn in
+                guard let deployment = try Self.lockedDeployment(conn, id) else { return .notFound }
+                if deployment.isDeleted { return .deleted }
+                return try body(conn, deployment)
+            }
+        } catch let error as DatabaseError where error.isUniqueViolation(on: Schema.oneLiveDeploymentPerJob) {
+            guard let d = try find(id), let live = try database.transaction({ try Self.liveDeployment($0, job: d.jobID) }) else { throw error }
+            return .jobAlreadyLive(id: live.id, name: live.name, status: live.status)
         }
     }
 
