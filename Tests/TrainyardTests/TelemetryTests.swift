@@ -221,7 +221,9 @@ private func rows(_ db: Database, _ id: Int) throws -> [(minute: Int, requests: 
         let down = try browser.get(Paths.deployment(id))
         #expect(down.body.contains("down since") || down.body.contains("down</span> since"))
         #expect(down.body.contains("the target answered 503"))
-        #expect(try browser.get("/deployments?source=scraped&up=0").body.contains(Paths.deployment(id)))
+        let downTable = try browser.get("/deployments?source=scraped&up=0").body
+        #expect(downTable.contains(Paths.deployment(id)) && downTable.contains("scraping down"))
+        #expect(try browser.get("/deployments?up=0").body.contains(Paths.deployment(id)), "up=0 means a scraped source")
         #expect(!(try browser.get("/deployments?source=simulated").body.contains(Paths.deployment(id))))
 
         // A viewer sees the source but not the form, and cannot post it.

@@ -152,6 +152,9 @@ struct DeploymentListRow {
     var rpsBaseline: Double
     var needsAttention: Bool
     var createdAt: Date
+    var metricsSource: MetricsSourceKind = .simulated
+    /// A scraped source whose last scrape failed.
+    var scrapeDown = false
 }
 
 /// A replica's state; the runner moves them along at the simulation's pace.

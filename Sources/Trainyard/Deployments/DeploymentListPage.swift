@@ -23,7 +23,8 @@ extension DeploymentRoutes {
                                 counts: try store.statusCounts(), headerKeys: headerKeys)
         let now = Date()
         return try app.web.render(DeploymentListView(table: ListTable(chrome: chrome, rows: result.rows.map { .init(row: $0, now: now) }),
-                                                     liveAt: liveAtText, liveAtNote: liveAtNote, attention: filters.attention), ctx)
+                                                     liveAt: liveAtText, liveAtNote: liveAtNote, attention: filters.attention,
+                                                     source: filters.source, up: filters.up), ctx)
     }
 }
 
@@ -70,6 +71,8 @@ struct DeploymentListView: PageView {
     var liveAt: String
     var liveAtNote: String?
     var attention: Bool
+    var source: MetricsSourceKind?
+    var up: Bool?
 
     struct Row: TemplateConvertible {
         var row: DeploymentListRow
@@ -87,6 +90,8 @@ struct DeploymentListView: PageView {
                 "p95Flag": flag(row.stats.p95Health),
                 "errors": .string(Format.percent(row.stats.errorRate)), "errorsFlag": flag(row.stats.errorHealth),
                 "attention": .bool(row.needsAttention),
+                "source": row.metricsSource == .simulated ? .null : .string(row.metricsSource.rawValue),
+                "scrapeDown": .bool(row.scrapeDown),
                 "created": Format.timestamp(row.createdAt, now: now),
             ]
         }
@@ -104,6 +109,10 @@ struct DeploymentListView: PageView {
         m["liveAtNote"] = .optional(liveAtNote)
         m["liveAtExample"] = .string(Instant.example)
         m["attention"] = .bool(attention)
+        m["sources"] = .list(MetricsSourceKind.allCases.map { kind in
+            ["value": .string(kind.rawValue), "label": .string(kind.rawValue.capitalized), "selected": .bool(source == kind)]
+        })
+        m["scrapeDownFilter"] = .bool(up == false)
         return m
     }
 }

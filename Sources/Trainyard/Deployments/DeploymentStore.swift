@@ -138,8 +138,9 @@ struct DeploymentStore {
 
     private static let listColumns = """
         d.id, d.model_name, d.name, d.version, d.status, d.target_replicas, d.rps, d.p50_ms, d.p95_ms, d.p99_ms,
-            d.error_rate, d.created_at, d.rps_baseline, d.attention_since,
-            (SELECT COUNT(*) FROM deployment_replicas r WHERE r.deployment_id = d.id AND r.status = 'running') AS running
+            d.error_rate, d.created_at, d.rps_baseline, d.attention_since, d.metrics_source,
+            (SELECT COUNT(*) FROM deployment_replicas r WHERE r.deployment_id = d.id AND r.status = 'running') AS running,
+            (SELECT s.up FROM inference_sources s WHERE s.deployment_id = d.id AND s.kind = 'scraped') AS scrape_up
         """
 
     private static func decodeListRow(_ row: Row) throws -> DeploymentListRow {
@@ -150,7 +151,9 @@ struct DeploymentStore {
             stats: DeploymentStats(rps: try row.double("rps"), p50: try row.double("p50_ms"), p95: try row.double("p95_ms"),
                                    p99: try row.double("p99_ms"), errorRate: try row.double("error_rate")),
             rpsBaseline: try row.double("rps_baseline"), needsAttention: try row.optionalDate("attention_since") != nil,
-            createdAt: try row.date("created_at"))
+            createdAt: try row.date("created_at"),
+            metricsSource: MetricsSourceKind(rawValue: try row.string("metrics_source")) ?? .simulated,
+            scrapeDown: try row.optionalInt("scrape_up") == 0)
     }
 
     struct Filters: Equatable {
