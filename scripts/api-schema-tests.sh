@@ -11,76 +11,26 @@
 #   API_SCHEMA_SEED       Hypothesis seed (default fixed, so a failure reproduces; "random" for a new one)
 #   extra arguments go to `schemathesis run`, e.g. --include-path-regex '^/api/deployments'
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-export PYTHONDONTWRITEBYTECODE=1
+# shellcheck source=lib/throwaway-server.sh
+source "$(dirname "$0")/lib/throwaway-server.sh"
 
-bash scripts/install-deps.sh
-if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
-  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
-fi
-
-venv="$root/.build/api-venv"
-requirements="$root/Tests/API/requirements.txt"
-if [[ ! -x "$venv/bin/schemathesis" ]] || ! cmp -s "$requirements" "$venv/requirements.txt"; then
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
-  cp "$requirements" "$venv/requirements.txt"
-fi
-python="$venv/bin/python"
-
-swift build -c release --product trainyard 2>&1 | grep -E "error|warning: |Build" || true
-bin="$(swift build -c release --show-bin-path)/trainyard"
-[[ -x "$bin" ]] || { echo "no trainyard binary at $bin" >&2; exit 1; }
-
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  if [[ -n "$server_pid" ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+ty_init
+ty_install_deps
+ty_python_venv api Tests/API/requirements.txt
+ty_build
+ty_data_dir
 
 password="api schema tests sign in with this"
 admin=api-admin
-data="$work/data"
-mkdir -p "$data"
 # Demo data: deployments in every status and completed jobs, so generated ids find something.
-"$bin" seed-demo --data-dir "$data" --log-level warning >/dev/null
-printf '%s' "$password" | "$bin" create-user --data-dir "$data" --log-level warning \
-  --username "$admin" --role admin --display-name "API Admin" --password-stdin >/dev/null
-
-port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-url="http://127.0.0.1:$port"
+ty_seed_demo
+ty_create_admin "$admin" "$password" "API Admin"
 # A fast simulation, so deployments change status while they are being tested.
-"$bin" serve --data-dir "$data" --port "$port" --sim-speed 200 --log-level warning >"$work/server.log" 2>&1 &
-server_pid=$!
-ready() { "$python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/readyz", timeout=2)' "$url" 2>/dev/null; }
-for _ in $(seq 1 100); do
-  ready && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if ! ready; then
-  echo "the server did not become ready; its log:" >&2
-  cat "$work/server.log" >&2
-  exit 1
-fi
-
-# As tracking-tests.sh does: a token made through /settings/tokens by signing in.
-if ! token=$(printf '%s' "$password" | "$python" Tests/Tracking/make_token.py --url "$url" --username "$admin" --name "api schema tests"); then
-  echo "could not create an API token for $admin; the server log:" >&2
-  tail -n 40 "$work/server.log" >&2
-  exit 1
-fi
+ty_start_server --sim-speed 200
+token=$(ty_make_token "$admin" "$password" "api schema tests")
+url=$TY_URL
+work=$TY_WORK
+schemathesis="$(dirname "$TY_PYTHON")/schemathesis"
 
 seed="${API_SCHEMA_SEED:-20251202}"
 seed_args=(--seed "$seed")
@@ -95,7 +45,7 @@ checks=not_a_server_error,status_code_conformance,content_type_conformance,respo
 status=0
 start=$SECONDS
 # From the temp dir: schemathesis and Hypothesis leave caches in the working directory.
-(cd "$work" && NO_COLOR=1 "$venv/bin/schemathesis" run "$url/api/openapi.json" \
+(cd "$work" && NO_COLOR=1 "$schemathesis" run "$url/api/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks "$checks" \
   --phases examples,coverage,fuzzing,stateful \
@@ -111,9 +61,6 @@ if [[ $status -eq 0 ]]; then
 else
   cat "$work/schemathesis.log"
   echo "api-schema: failed (schemathesis exit $status after ${elapsed}s, seed $seed)"
-  if [[ -s "$work/server.log" ]]; then
-    echo "--- server log (last 40 lines)" >&2
-    tail -n 40 "$work/server.log" >&2
-  fi
+  ty_server_log_tail 40
 fi
 exit $status

@@ -10,25 +10,18 @@
 #   TRAINYARD_SCREENSHOTS=dir   where screenshots go (default: screenshots-tmp/, not committed)
 #   extra arguments go to pytest, e.g. -k lifecycle
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
+# shellcheck source=lib/throwaway-server.sh
+source "$(dirname "$0")/lib/throwaway-server.sh"
 
-bash scripts/install-deps.sh --browser
-
-venv="$root/.build/browser-venv"
-requirements="$root/Tests/Browser/requirements.txt"
-if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$requirements" "$venv/requirements.txt"; then
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
-  cp "$requirements" "$venv/requirements.txt"
-fi
-
+ty_init
+ty_install_deps --browser
+ty_python_venv browser Tests/Browser/requirements.txt
+venv=$(dirname "$(dirname "$TY_PYTHON")")
+root=$TY_ROOT
 # The release build, as `scripts/run.sh` makes it: the browser sees what users run, and a
 # release-only compile failure fails the tests.
-swift build -c release --product trainyard 2>&1 | grep -E "error|warning: |Build" || true
-bin="$(swift build -c release --show-bin-path)/trainyard"
-[[ -x "$bin" ]] || { echo "no trainyard binary at $bin" >&2; exit 1; }
+ty_build
+bin=$TY_BIN
 
 work=$(mktemp -d)
 pids=()
@@ -42,7 +35,7 @@ cleanup() {
   done
   rm -rf "$work"
 }
-trap cleanup EXIT
+ty_on_exit cleanup
 
 free_port() {
   "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -84,15 +77,7 @@ export TRAINYARD_WORK="$work"
 status=0
 "$venv/bin/python" -m pytest Tests/Browser -p no:cacheprovider -q --junitxml="$work/junit.xml" "$@" || status=$?
 
-"$venv/bin/python" - "$work/junit.xml" <<'PY' || true
-import sys, xml.etree.ElementTree as ET
-suite = ET.parse(sys.argv[1]).getroot()
-if suite.tag == "testsuites":
-    suite = suite[0]
-total = int(suite.get("tests", 0)); skipped = int(suite.get("skipped", 0))
-failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-print(f"browser: {total - failed - skipped} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
-PY
+ty_junit_summary browser "$work/junit.xml"
 if [[ $status -ne 0 ]]; then
   for log in "$work"/*/server.log; do
     [[ -s "$log" ]] && { echo "--- $log" >&2; tail -n 40 "$log" >&2; }
