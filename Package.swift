@@ -59,7 +59,7 @@ let package = Package(
         ),
 
         .executableTarget(name: "TrainyardBench", dependencies: [
-            "TemplateEngine", "Trainyard", "HTTPServer", "Storage", "StorageSQLite",
+            "TemplateEngine", "Trainyard", "HTTPServer", "Storage", "StorageSQLite", "PrometheusText",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TrainyardBench"),
 
