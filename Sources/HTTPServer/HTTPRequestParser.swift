@@ -98,6 +98,11 @@ public struct HTTPRequestParser {
     private var body: [UInt8] = []
 
     static let maxChunkSizeLineBytes = 1024
+    /// Chunk framing (size lines, extensions, CRLFs) a body may carry beyond its own size: past
+    /// this grace, framing may not outweigh the data. Without it a tiny body could arrive as
+    /// hundreds of megabytes of `1;xxxx…` lines, all read on the reactor (Go's CVE-2023-39326).
+    static let chunkFramingGraceBytes = 16 * 1024
+    private var chunkFraming = 0
 
     /// A parser with the given limits.
     public init(limits: HTTPParserLimits = HTTPParserLimits()) {
@@ -338,6 +343,7 @@ public struct HTTPRequestParser {
         }
         headers = HTTPHeaders()
         body = []
+        chunkFraming = 0
         state = .headers
         return nil
     }
@@ -419,6 +425,10 @@ public struct HTTPRequestParser {
     }
 
     private mutating func parseChunkSize(_ start: Int, _ end: Int) -> HTTPParseEvent? {
+        chunkFraming += end - start + 2
+        if chunkFraming > Self.chunkFramingGraceBytes && chunkFraming > body.count {
+            return fail(400, "chunk framing larger than the data it carries")
+        }
         var i = start
         var size = 0
         while i < end, let digit = hexValue(buffer[i]) {

@@ -188,6 +188,20 @@ private func status(_ input: String, limits: HTTPParserLimits = HTTPParserLimits
         #expect(status("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + line + "hello\r\n0\r\n\r\n") == 400)
     }
 
+    /// A 2 KB body in 1-byte chunks with long extensions: framing far beyond the data is refused
+    /// before it is all read; ordinary extensions and many small chunks are not.
+    @Test func chunkFramingThatOutweighsTheDataIs400() {
+        let head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        let padded = String(repeating: "1;" + String(repeating: "x", count: 200) + "\r\na\r\n", count: 2_000) + "0\r\n\r\n"
+        let refused = parse(head + padded)
+        #expect(refused.failure?.status == 400 && refused.requests.isEmpty)
+        #expect(refused.failure?.reason.contains("chunk framing") == true)
+        let small = String(repeating: "1\r\na\r\n", count: 2_000) + "0\r\n\r\n"
+        #expect(parse(head + small).requests.first?.body.count == 2_000, "plain 1-byte chunks: framing 3 bytes per byte, within the grace")
+        let large = String(repeating: "400;name=value\r\n" + String(repeating: "b", count: 1024) + "\r\n", count: 200) + "0\r\n\r\n"
+        #expect(parse(head + large).requests.first?.body.count == 204_800)
+    }
+
     @Test func chunkDataWithoutCRLF_Is400() {
         #expect(status("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n") == 400)
     }
