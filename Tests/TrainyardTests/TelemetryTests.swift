@@ -268,6 +268,19 @@ private func rows(_ db: Database, _ id: Int) throws -> [(minute: Int, requests: 
         #expect((body["metrics_source"] as? [String: Any])?["failure_counter"] as? String == "tgi_request_failure")
         let history = try #require(body["history"] as? [[String: Any]])
         #expect(history.contains { $0["event"] as? String == "source" && ($0["reason"] as? String)?.contains("scraped from http://127.0.0.1:9/metrics") == true })
+
+        // The table's filters in the API: scraped and down.
+        let other = try activeDeployment(running.database, slug: "still-simulated")
+        (status, body) = try send(running, "GET", "/api/deployments?source=scraped&up=0")
+        #expect(status == 200 && (body["deployments"] as? [[String: Any]])?.isEmpty == true, "never scraped: not down")
+        #expect(body["source"] as? String == "scraped" && body["up"] as? Bool == false)
+        try running.database.execute("UPDATE inference_sources SET up = 0, down_since = $1", [.date(Date())])
+        (status, body) = try send(running, "GET", "/api/deployments?source=scraped&up=0")
+        #expect((body["deployments"] as? [[String: Any]])?.compactMap { $0["id"] as? Int } == [id])
+        (status, body) = try send(running, "GET", "/api/deployments?source=simulated")
+        #expect((body["deployments"] as? [[String: Any]])?.compactMap { $0["id"] as? Int } == [other])
+        (status, body) = try send(running, "GET", "/api/deployments")
+        #expect(body["source"] == nil && body["up"] == nil && body["attention"] == nil, "only filters applied are reported")
     }
 
     @Test(arguments: TestDatabaseKind.enabled)

@@ -56,6 +56,11 @@ enum DeploymentJSON {
         var page: Int
         var per: Int
         var hasMore: Bool
+        /// The page's other filters, each only when applied.
+        var liveAt: String?
+        var attention: Bool?
+        var source: String?
+        var up: Bool?
     }
 
     /// One deployment with everything its page shows but the charts.

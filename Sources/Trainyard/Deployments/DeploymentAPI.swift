@@ -24,14 +24,17 @@ enum DeploymentAPI {
 
     /// `GET /api/deployments`: the `/deployments` query string, parsed by the same `ListRequest`.
     static func listDeployments(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
-        let request = ListRequest(DeploymentRoutes.list, ctx.request.query)
-        let result = try DeploymentStore(database: app.database).list(request.slice)
+        var request = ListRequest(DeploymentRoutes.list, ctx.request.query)
+        // The page's other filters too (live_at, attention, source, up); an unreadable live_at is left out, as there.
+        let (filters, _, _) = DeploymentRoutes.extraFilters(ctx.request.query, &request)
+        let result = try DeploymentStore(database: app.database).list(request.slice, filters: filters)
         let query = request.query
         // As the page's "next" link: no page is offered deeper than the list serves.
         let hasMore = result.hasMore && query.offset + query.perPage <= DeploymentRoutes.list.maxOffset
         return JSON.response(DeploymentJSON.List(
             deployments: result.rows.map(DeploymentJSON.Summary.init), q: query.q, status: request.statuses.map(\.rawValue),
-            sort: request.sort.rawValue, dir: query.direction.rawValue, page: query.page, per: query.perPage, hasMore: hasMore))
+            sort: request.sort.rawValue, dir: query.direction.rawValue, page: query.page, per: query.perPage, hasMore: hasMore,
+            liveAt: filters.liveAt.map(Format.iso), attention: filters.attention ? true : nil, source: filters.source?.rawValue, up: filters.up))
     }
 
     static func showDeployment(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
