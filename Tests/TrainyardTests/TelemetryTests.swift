@@ -105,15 +105,17 @@ private func rows(_ db: Database, _ id: Int) throws -> [(minute: Int, requests: 
         #expect(try store.find(id)?.downSince == Date(timeIntervalSince1970: t0 + 15), "down since the first failure")
         #expect(try rows(db, id).map(\.requests) == [120])
 
-        // Back: the first success only starts a new reading (nothing is taken across the gap).
+        // The second failure in a row backs off: tried again after two intervals, not one.
         target.status = 200
         target.page = MetricsTarget.page(ok: 400, failed: 0, buckets: [("0.05", 200), ("0.1", 300), ("0.25", 380), ("0.5", 400), ("+Inf", 400)])
-        try scrape(at: 25)
+        try scrape(at: 25, expectScrapes: 0)
+        // Back: the first success only starts a new reading (nothing is taken across the gap).
+        try scrape(at: 30)
         #expect(try rows(db, id).map(\.requests) == [120])
         source = try #require(try store.find(id))
         #expect(source.up == true && source.downSince == nil && source.lastError == nil)
         target.page = MetricsTarget.page(ok: 410, failed: 0, buckets: [("0.05", 205), ("0.1", 310), ("0.25", 390), ("0.5", 410), ("+Inf", 410)])
-        try scrape(at: 30)
+        try scrape(at: 35)
         stored = try rows(db, id)
         #expect(stored.first?.requests == 130 && stored.first?.seconds == 15)
 
@@ -122,11 +124,17 @@ private func rows(_ db: Database, _ id: Int) throws -> [(minute: Int, requests: 
         try scrape(at: 60)
         stored = try rows(db, id)
         #expect(stored.map(\.minute) == [minute, minute + 1])
-        #expect(stored.last?.requests == 66 && stored.last?.errors == 6 && stored.last?.seconds == 30)
+        #expect(stored.last?.requests == 66 && stored.last?.errors == 6 && stored.last?.seconds == 25)
 
         // The simulation never writes figures for a scraped deployment.
         try DeploymentRunner(database: db, speed: 1).tick(now: Date())
         #expect(try rows(db, id).allSatisfy { $0.source == "scraped" })
+    }
+
+    @Test func aTargetThatKeepsFailingIsTriedLessOftenUpToEightIntervals() {
+        #expect((1...6).map { InferenceSourceStore.retryDelay(interval: 5, failures: $0) } == [5, 10, 20, 40, 40, 40])
+        #expect(InferenceSourceStore.retryDelay(interval: 60, failures: 9) == 300, "never more than 5 minutes")
+        #expect(InferenceSourceStore.retryDelay(interval: 300, failures: 9) == 300)
     }
 
     @Test(arguments: TestDatabaseKind.enabled)

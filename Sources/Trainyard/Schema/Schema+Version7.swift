@@ -10,7 +10,8 @@ import Storage
 ///   deployment never mixes them.
 /// - `inference_sources`: one row per deployment that is not simulated. A scraped source holds
 ///   its target, interval and series mapping, when it is next due (claimed like runner rows),
-///   whether it is up and since when it is down, the last error, and the scraper's state (the
+///   whether it is up and since when it is down, how many scrapes in a row failed (the retry
+///   backs off), the last error, and the scraper's state (the
 ///   previous scrape's series values and the current minute so far, as JSON). `generation`
 ///   moves on every change of configuration, so a scrape in flight across a change is dropped.
 enum SchemaVersion7 {
@@ -46,6 +47,7 @@ enum SchemaVersion7 {
             last_success_at {TS},
             up INTEGER CONSTRAINT inference_sources_up_check CHECK (up IN (0, 1)),
             down_since {TS},
+            failures INTEGER NOT NULL DEFAULT 0,
             last_error TEXT,
             state TEXT,
             updated_by TEXT NOT NULL,

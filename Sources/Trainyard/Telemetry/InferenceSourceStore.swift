@@ -80,7 +80,7 @@ struct InferenceSourceStore {
                     requests_counter = excluded.requests_counter, failure_counter = excluded.failure_counter,
                     error_matcher = excluded.error_matcher, next_scrape_at = excluded.next_scrape_at,
                     generation = inference_sources.generation + 1, last_scrape_at = NULL, last_success_at = NULL, up = NULL,
-                    down_since = NULL, last_error = NULL, state = NULL, updated_by = excluded.updated_by, updated_at = excluded.updated_at
+                    down_since = NULL, failures = 0, last_error = NULL, state = NULL, updated_by = excluded.updated_by, updated_at = excluded.updated_at
                 """, values)
         }
 
@@ -171,7 +171,7 @@ struct InferenceSourceStore {
         try database.transaction { conn in
             guard let d = try DeploymentStore.lockedDeployment(conn, claim.deploymentID), !d.isDeleted,
                   let row = try conn.queryOne("""
-                      SELECT generation, kind, state, interval_seconds FROM inference_sources WHERE deployment_id = $1
+                      SELECT generation, kind, state, interval_seconds, failures FROM inference_sources WHERE deployment_id = $1
                       """ + conn.dialect.lockRows(), [.int(Int64(claim.deploymentID))]),
                   try row.int("generation") == claim.generation, try row.string("kind") == MetricsSourceKind.scraped.rawValue else {
                 return false
@@ -179,10 +179,13 @@ struct InferenceSourceStore {
             switch outcome {
             case .failed(let message):
                 let state = try ScrapeState.decode(try row.optionalString("state"))?.withoutReading.encoded()
+                let failures = try row.int("failures") + 1
+                let retry = at.addingTimeInterval(Self.retryDelay(interval: try row.optionalInt("interval_seconds") ?? SourceForm.defaultInterval,
+                                                                  failures: failures))
                 try conn.execute("""
                     UPDATE inference_sources SET up = 0, down_since = CASE WHEN up = 0 THEN down_since ELSE $2 END,
-                        last_error = $3, last_scrape_at = $2, state = $4 WHERE deployment_id = $1
-                    """, [.int(Int64(d.id)), .date(at), .text(String(message.prefix(500))), SQLValue(state)])
+                        last_error = $3, last_scrape_at = $2, state = $4, failures = $5, next_scrape_at = $6 WHERE deployment_id = $1
+                    """, [.int(Int64(d.id)), .date(at), .text(String(message.prefix(500))), SQLValue(state), .int(Int64(failures)), .date(retry)])
             case .scraped(let snapshot):
                 let advanced = ScrapeState.advance(ScrapeState.decode(try row.optionalString("state")), with: snapshot, at: at,
                                                    maxAge: Self.maxReadingAge(interval: try row.optionalInt("interval_seconds") ?? SourceForm.defaultInterval))
@@ -195,11 +198,18 @@ struct InferenceSourceStore {
                 }
                 try conn.execute("""
                     UPDATE inference_sources SET up = 1, down_since = NULL, last_error = NULL, last_scrape_at = $2, last_success_at = $2,
-                        state = $3 WHERE deployment_id = $1
+                        state = $3, failures = 0 WHERE deployment_id = $1
                     """, [.int(Int64(d.id)), .date(at), .text(try advanced.state.encoded())])
             }
             return true
         }
+    }
+
+    /// When a target that keeps failing is tried again: the interval after the first failure,
+    /// then twice, four and at most eight times it (and never more than 5 minutes), so dead
+    /// targets, each costing up to the 5 s timeout, do not crowd out the live ones.
+    static func retryDelay(interval: Int, failures: Int) -> TimeInterval {
+        min(Double(interval) * Double(1 << min(max(failures - 1, 0), 3)), max(Double(interval), 300))
     }
 
     /// How old a reading may be and still be the baseline of the next: three intervals, and at
