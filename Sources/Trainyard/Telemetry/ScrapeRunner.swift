@@ -81,8 +81,7 @@ final class ScrapeRunner {
                 let snapshot = Snapshot(page, selecting: try claim.mapping.selection())
                 // Without the latency histogram or the request counter there is nothing to
                 // compute; a failure counter may not exist until the first failure.
-                let needed = [claim.mapping.histogram, claim.mapping.requestsCounter]
-                let missing = snapshot.missing.filter { name in needed.contains(where: { name.hasPrefix($0) }) }
+                let missing = snapshot.missing.filter { $0 != claim.mapping.failureCounter }
                 if !missing.isEmpty {
                     return .failed("the page has no series named " + missing.joined(separator: " or "))
                 }
