@@ -10,12 +10,13 @@ extension Fixtures {
     static func fingerprint(_ db: Database) throws -> String {
         var parts: [String] = []
         for table in ["models", "training_jobs", "job_metrics", "job_params", "job_tags", "experiments", "deployments", "deployment_replicas", "deployment_status_history",
-                      "users", "sessions", "api_tokens", "audit_log"] {
+                      "users", "sessions", "api_tokens", "audit_log", "inference_sources", "inference_metrics"] {
             parts.append("\(table)=\(try count(db, table))")
         }
         parts += try db.query("SELECT id, status FROM training_jobs ORDER BY id").map { "job\(try $0.int("id")):\(try $0.string("status"))" }
-        parts += try db.query("SELECT id, status, target_replicas, deleted_at FROM deployments ORDER BY id").map {
-            "d\(try $0.int("id")):\(try $0.string("status")):\(try $0.int("target_replicas")):\(try $0.optionalDate("deleted_at") == nil)"
+        parts += try db.query("SELECT id, status, target_replicas, deleted_at, metrics_source FROM deployments ORDER BY id").map {
+            "d\(try $0.int("id")):\(try $0.string("status")):\(try $0.int("target_replicas")):\(try $0.optionalDate("deleted_at") == nil):"
+                + (try $0.string("metrics_source"))
         }
         parts += try db.query("SELECT id, role, disabled, password_hash FROM users ORDER BY id").map {
             "u\(try $0.int("id")):\(try $0.string("role")):\(try $0.int("disabled")):\(try $0.string("password_hash").suffix(8))"

@@ -219,6 +219,9 @@ private func rows(_ db: Database, _ id: Int) throws -> [(minute: Int, requests: 
         let saved = try browser.post(Paths.deployment(id) + "/source", [("source", "scraped"), ("target_url", "http://10.0.0.5:8000/metrics"),
                                                                         ("interval_seconds", "15"), ("preset", "vllm")])
         #expect(saved.status == 303)
+        let audit = try #require(try running.database.queryOne(
+            "SELECT actor, details FROM audit_log WHERE action = 'deployment.source' ORDER BY id DESC LIMIT 1"))
+        #expect(try audit.string("actor") == "test-operator" && audit.string("details").contains("http://10.0.0.5:8000/metrics"), "the change is audited")
         let shown = try browser.get(Paths.deployment(id))
         #expect(shown.body.contains("http://10.0.0.5:8000/metrics"))
         #expect(shown.body.contains("vllm:e2e_request_latency_seconds"))
@@ -342,5 +345,31 @@ private func rows(_ db: Database, _ id: Int) throws -> [(minute: Int, requests: 
         // Nothing refused was stored.
         (status, body) = try send(running, "GET", path + "?since=" + iso(minute - 8 * 86_400))
         #expect((body["windows"] as? [[String: Any]])?.count == 1)
+    }
+}
+
+/// The deploy form's source fields: a refused source deploys nothing and keeps what was typed.
+@Suite struct DeployFormSourceTests {
+    @Test(arguments: TestDatabaseKind.enabled)
+    func aRefusedSourceDeploysNothingAndAnAcceptedOneIsSetOnTheNewDeployment(_ kind: TestDatabaseKind) throws {
+        let running = try RunningApp(kind)
+        defer { running.stop() }
+        let db = running.database
+        let job = try Fixtures.completeJob(db, modelID: try Fixtures.model(db))
+        let browser = try running.browser(as: .operator)
+        #expect(try browser.get(DeploymentRoutes.newPath(jobID: job)).body.contains("Where the figures come from"))
+        let refused = try browser.post("/deployments", [("job_id", String(job)), ("from", "form"), ("name", "typed-name"), ("source", "scraped"),
+                                                        ("target_url", "gopher://127.0.0.1:70/"), ("preset", "prometheus_client")])
+        #expect(refused.status == 303)
+        #expect(try Fixtures.count(db, "deployments") == 0, "nothing deployed")
+        let back = try browser.get(DeploymentRoutes.newPath(jobID: job))
+        #expect(back.body.contains("http and https"))
+        #expect(back.body.contains("value=\"gopher://127.0.0.1:70/\"") && back.body.contains("value=\"typed-name\""), "what was typed is kept")
+
+        let accepted = try browser.post("/deployments", [("job_id", String(job)), ("from", "form"), ("source", "pushed")])
+        #expect(accepted.status == 303)
+        let id = try #require(try db.queryOne("SELECT id FROM deployments")?.int("id"))
+        #expect(try DeploymentStore(database: db).find(id)?.metricsSource == .pushed)
+        #expect(try InferenceSourceStore(database: db).find(id)?.kind == .pushed)
     }
 }
