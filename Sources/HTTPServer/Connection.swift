@@ -22,6 +22,10 @@ final class Connection {
     let id: UInt64
     let fd: Int32
     let remoteAddress: String
+    /// The peer's address without its port: what the per-client connection cap counts.
+    let clientAddress: String
+    /// When the connection was accepted (monotonic seconds), for its lifetime limit.
+    let acceptedAt: Double
     var parser: HTTPRequestParser
     var phase: Phase = .reading
     /// When the current phase times out (monotonic seconds).
@@ -46,10 +50,18 @@ final class Connection {
     private var items: [Item] = []
     private var itemsHead = 0
 
-    init(id: UInt64, fd: Int32, remoteAddress: String, limits: HTTPParserLimits, deadline: Double) {
+    /// Whether the connection counts against its client's cap.
+    var countedForClient = false
+    /// Whether it waits in the reactor's list of pipelines to go on with next turn.
+    var scheduled = false
+
+    init(id: UInt64, fd: Int32, remoteAddress: String, clientAddress: String, acceptedAt: Double,
+         limits: HTTPParserLimits, deadline: Double) {
         self.id = id
         self.fd = fd
         self.remoteAddress = remoteAddress
+        self.clientAddress = clientAddress
+        self.acceptedAt = acceptedAt
         self.parser = HTTPRequestParser(limits: limits)
         self.deadline = deadline
     }

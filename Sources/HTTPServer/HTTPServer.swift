@@ -59,6 +59,8 @@ public final class HTTPServer: @unchecked Sendable {
     private var reactorExited = false
     private var boundPort = 0
     private var sharedDate = HTTPDateCache()
+    /// The reactor's figures as of its last turn, plus the workers' own counts.
+    private var published = HTTPServerStats()
 
     // Reactor thread only (set up in `start()` before the thread exists).
     private var epollFD: Int32 = -1
@@ -72,6 +74,12 @@ public final class HTTPServer: @unchecked Sendable {
     private var acceptPausedUntil: Double?
     private var lastAcceptErrorLog: Double = -1
     private var pool: WorkerPool<Job>!
+    /// `configuration.maxConnections`, lowered to what the open-file limit allows.
+    private var connectionLimit = 0
+    private var connectionsPerClient: [String: Int] = [:]
+    /// Connections with pipelined requests left over after their turn's share.
+    private var scheduledPipelines: [Connection] = []
+    private var tally = HTTPServerStats()
 
     private static let listenerID: UInt64 = 0
     private static let wakeID: UInt64 = 1
@@ -106,6 +114,7 @@ public final class HTTPServer: @unchecked Sendable {
         lock.unlock()
 
         signal(SIGPIPE, SIG_IGN)
+        connectionLimit = fitConnectionLimit()
         let (fd, actualPort) = try Socket.listen(host: configuration.host, port: configuration.port, backlog: 4096)
         let epoll = Epoll.create()
         guard epoll >= 0 else {
@@ -173,7 +182,7 @@ public final class HTTPServer: @unchecked Sendable {
         var graceDeadline = Double.infinity
 
         while true {
-            let count = Epoll.wait(epollFD, events, capacity: maxEvents, timeoutMilliseconds: 50)
+            let count = Epoll.wait(epollFD, events, capacity: maxEvents, timeoutMilliseconds: scheduledPipelines.isEmpty ? 50 : 0)
             var now = Socket.monotonicNow()
             if count > 0 {
                 for index in 0..<Int(count) {
@@ -191,6 +200,8 @@ public final class HTTPServer: @unchecked Sendable {
             for completion in finished {
                 complete(completion, now: now)
             }
+            runScheduledPipelines(now: now)
+            publishStats()
 
             if stopRequested && !draining {
                 beginDraining(now: now)
@@ -254,36 +265,67 @@ public final class HTTPServer: @unchecked Sendable {
                     return
                 }
             }
-            if connections.count >= configuration.maxConnections {
-                rejectOverCapacity(fd)
+            if connections.count >= connectionLimit {
+                tally.rejectedConnections += 1
+                rejectOverCapacity(fd, reason: "connection limit reached; answering 503", limit: connectionLimit)
+                continue
+            }
+            let remote = Socket.addressAndPort(&storage)
+            let capped = configuration.maxConnectionsPerClient > 0 && !configuration.connectionCapExempt(remote.address)
+            if capped && connectionsPerClient[remote.address, default: 0] >= configuration.maxConnectionsPerClient {
+                tally.rejectedPerClient += 1
+                rejectOverCapacity(fd, reason: "a client reached its connection cap; answering 503", limit: configuration.maxConnectionsPerClient,
+                                   client: remote.address)
                 continue
             }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            let remote = Socket.addressAndPort(&storage)
             let id = nextID
             nextID += 1
             let connection = Connection(
-                id: id, fd: fd, remoteAddress: "\(remote.address):\(remote.port)",
+                id: id, fd: fd, remoteAddress: "\(remote.address):\(remote.port)", clientAddress: remote.address, acceptedAt: now,
                 limits: configuration.parserLimits, deadline: now + configuration.headTimeout)
+            if capped {
+                connectionsPerClient[remote.address, default: 0] += 1
+                connection.countedForClient = true
+            }
+            tally.acceptedConnections += 1
             connections[id] = connection
             register(fd: fd, id: id, events: Epoll.input)
             connection.registeredEvents = Epoll.input
         }
     }
 
-    private func rejectOverCapacity(_ fd: Int32) {
+    private func rejectOverCapacity(_ fd: Int32, reason: Logger.Message, limit: Int, client: String? = nil) {
         // Read what already arrived so closing does not turn into a reset that hides the 503.
         var scratch = [UInt8](repeating: 0, count: 4096)
         for _ in 0..<4 where recv(fd, &scratch, scratch.count, Int32(MSG_DONTWAIT)) > 0 {}
-        let bytes = ResponseSerializer.plain(status: 503, date: reactorDate.current())
+        let bytes = ResponseSerializer.plain(status: 503, date: reactorDate.current(), retryAfter: 1)
         _ = Socket.sendSome(fd, bytes, from: 0)
         Glibc.shutdown(fd, Int32(SHUT_WR))
         close(fd)
         if Socket.monotonicNow() - lastAcceptErrorLog >= 1 {
             lastAcceptErrorLog = Socket.monotonicNow()
-            logger.warning("connection limit reached; answering 503", metadata: ["limit": "\(configuration.maxConnections)"])
+            var metadata: Logger.Metadata = ["limit": "\(limit)"]
+            if let client { metadata["client"] = "\(client)" }
+            logger.warning(reason, metadata: metadata)
         }
+    }
+
+    /// Raises the open-file limit to its hard limit and lowers the connection limit to fit it,
+    /// leaving room for database connections, files and the listener.
+    private func fitConnectionLimit() -> Int {
+        let limits = FileLimit.raiseToHardLimit()
+        if let raised = limits.raisedFrom {
+            logger.info("raised the open-file limit", metadata: ["from": "\(raised)", "to": "\(limits.current)"])
+        }
+        let reserve = 128 + configuration.workerThreads * 2
+        let fitting = max(16, limits.current - reserve)
+        guard configuration.maxConnections > fitting else { return configuration.maxConnections }
+        logger.warning("connection limit lowered to fit the open-file limit; raise `ulimit -n` for more", metadata: [
+            "configured": "\(configuration.maxConnections)", "limit": "\(fitting)", "open_files": "\(limits.current)",
+        ])
+        return fitting
     }
 
     private func readRequest(_ connection: Connection, now: Double) {
@@ -299,8 +341,10 @@ public final class HTTPServer: @unchecked Sendable {
                     connection.enqueue(.failure(error))
                 case .expectContinue:
                     // Only when nothing is queued before it, so responses stay in order.
-                    if !connection.hasItems {
-                        _ = Socket.sendSome(connection.fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8), from: 0)
+                    if !connection.hasItems && !Self.sendInterim(connection.fd, Self.continueLine) {
+                        // Half an interim response would corrupt the stream the client reads.
+                        closeConnection(connection)
+                        return
                     }
                 }
             }
@@ -336,38 +380,135 @@ public final class HTTPServer: @unchecked Sendable {
         arm(connection, writable: false)
     }
 
+    static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    /// Sends an interim response whole or reports that it could not: on a fresh socket a
+    /// 25-byte write only falls short when the client has stopped reading.
+    static func sendInterim(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        Socket.sendSome(fd, bytes, from: 0) == bytes.count
+    }
+
+    /// Answers the connection's queued requests in order. Never-blocking answers are written
+    /// here, in a loop (not by recursion) and at most `maxResponsesPerTurn` of them before the
+    /// connection waits for the next turn; the first blocking one goes to a worker.
     private func dispatchNext(_ connection: Connection, now: Double) {
-        guard let item = connection.nextItem() else { return }
-        switch item {
-        case .failure(let error):
-            logger.info("rejected request: \(error.status) \(error.reason)", metadata: [
-                "status": "\(error.status)", "remote": "\(connection.remoteAddress)", "reason": "\(error.reason)",
-            ])
-            connection.discardItems()
-            sendAndClose(connection, status: error.status, now: now)
-        case .request(let request):
-            connection.requestCount += 1
-            let keepAlive = request.wantsKeepAlive
-                && connection.requestCount < configuration.maxRequestsPerConnection
-                && !draining
-                && !(connection.peerClosed && !connection.hasItems)
-            connection.phase = .processing
-            var job = Job(connection: connection, request: request, keepAlive: keepAlive, received: now)
-            if let response = responder.respondWithoutBlocking(to: request) {
+        var answered = 0
+        while let item = connection.nextItem() {
+            switch item {
+            case .failure(let error):
+                logger.info("rejected request: \(error.status) \(error.reason)", metadata: [
+                    "status": "\(error.status)", "remote": "\(connection.remoteAddress)", "reason": "\(error.reason)",
+                ])
+                connection.discardItems()
+                sendAndClose(connection, status: error.status, now: now)
+                return
+            case .request(let request):
+                connection.requestCount += 1
+                let keepAlive = request.wantsKeepAlive
+                    && connection.requestCount < configuration.maxRequestsPerConnection
+                    && now - connection.acceptedAt < configuration.maxConnectionLifetime
+                    && !draining
+                    && !(connection.peerClosed && !connection.hasItems)
+                connection.phase = .processing
+                var job = Job(connection: connection, request: request, keepAlive: keepAlive, received: now)
+                guard let response = responder.respondWithoutBlocking(to: request) else {
+                    submit(job, now: now)
+                    return
+                }
                 if response.stream != nil {
                     // Reading a stream may block: that is a worker's job.
                     job.prepared = response
-                    disarm(connection)
-                    pool.submit(job)
+                    submit(job, now: now)
                     return
                 }
                 // Cheap, never-blocking answers skip the worker hand-off (two thread wake-ups).
-                complete(deliver(response, for: job), now: Socket.monotonicNow())
-            } else {
-                disarm(connection)
-                pool.submit(job)
+                let completion = deliver(response, for: job)
+                answered += 1
+                guard completion.keepAlive, !completion.broken, completion.remaining.isEmpty, completion.stream == nil,
+                      connection.hasItems else {
+                    complete(completion, now: Socket.monotonicNow())
+                    return
+                }
+                connection.phase = .reading
+                if answered >= configuration.maxResponsesPerTurn {
+                    // The rest waits a turn, so one pipeline cannot keep the loop from others.
+                    disarm(connection)
+                    connection.phase = .processing
+                    connection.scheduled = true
+                    scheduledPipelines.append(connection)
+                    return
+                }
             }
         }
+    }
+
+    /// Copies the reactor's figures where `stats()` reads them.
+    private func publishStats() {
+        var open = 0, idle = 0, reading = 0, writing = 0
+        // Counting every connection each turn is cheap next to a turn's syscalls up to a few
+        // thousand; beyond that only every 64th turn pays for it.
+        if connections.count < 2048 || tally.turns % 64 == 0 {
+            for connection in connections.values {
+                open += 1
+                switch connection.phase {
+                case .reading: if connection.parser.hasPartialRequest { reading += 1 } else { idle += 1 }
+                case .writing, .lingering: writing += 1
+                case .processing: break
+                }
+            }
+            tally.openConnections = open
+            tally.idleConnections = idle
+            tally.readingConnections = reading
+            tally.writingConnections = writing
+        }
+        tally.turns += 1
+        tally.connectionLimit = connectionLimit
+        lock.lock()
+        published.mergeReactor(tally)
+        lock.unlock()
+    }
+
+    /// The server's figures now: connections, queue, workers and refusals.
+    public func stats() -> HTTPServerStats {
+        lock.lock()
+        var stats = published
+        lock.unlock()
+        if let pool {
+            stats.queuedRequests = pool.queued
+            stats.busyWorkers = pool.busy
+        }
+        stats.workerThreads = configuration.workerThreads
+        return stats
+    }
+
+    private func runScheduledPipelines(now: Double) {
+        guard !scheduledPipelines.isEmpty else { return }
+        let waiting = scheduledPipelines
+        scheduledPipelines.removeAll(keepingCapacity: true)
+        for connection in waiting where connection.scheduled {
+            connection.scheduled = false
+            guard connections[connection.id] != nil else { continue }
+            connection.phase = .reading
+            dispatchNext(connection, now: now)
+        }
+    }
+
+    /// Hands a request to the workers, or answers 503 when too many already wait for one.
+    private func submit(_ job: Job, now: Double) {
+        let connection = job.connection
+        if pool.queued >= configuration.maxQueuedRequests {
+            tally.rejectedQueueFull += 1
+            if now - lastAcceptErrorLog >= 1 {
+                lastAcceptErrorLog = now
+                logger.warning("request queue full; answering 503", metadata: ["limit": "\(configuration.maxQueuedRequests)"])
+            }
+            connection.discardItems()
+            connection.phase = .reading
+            sendAndClose(connection, status: 503, now: now, retryAfter: 1)
+            return
+        }
+        disarm(connection)
+        pool.submit(job)
     }
 
     private func complete(_ completion: Completion, now: Double) {
@@ -437,8 +578,8 @@ public final class HTTPServer: @unchecked Sendable {
         connection.headDeadlineSet = false
     }
 
-    private func sendAndClose(_ connection: Connection, status: Int, now: Double) {
-        let bytes = ResponseSerializer.plain(status: status, date: reactorDate.current())
+    private func sendAndClose(_ connection: Connection, status: Int, now: Double, retryAfter: Int? = nil) {
+        let bytes = ResponseSerializer.plain(status: status, date: reactorDate.current(), retryAfter: retryAfter)
         guard let sent = Socket.sendSome(connection.fd, bytes, from: 0) else {
             closeConnection(connection)
             return
@@ -589,8 +730,14 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func closeConnection(_ connection: Connection) {
-        connections.removeValue(forKey: connection.id)
+        guard connections.removeValue(forKey: connection.id) != nil else { return }
+        if connection.countedForClient {
+            connection.countedForClient = false
+            let left = connectionsPerClient[connection.clientAddress, default: 1] - 1
+            connectionsPerClient[connection.clientAddress] = left > 0 ? left : nil
+        }
         connection.stream = nil
+        connection.scheduled = false
         close(connection.fd)
     }
 
@@ -633,6 +780,8 @@ public final class HTTPServer: @unchecked Sendable {
             completion = pump(stream, on: job.connection)
         } else if let prepared = job.prepared {
             completion = deliver(prepared, for: job)
+        } else if let refusal = refusal(of: job) {
+            completion = refusal
         } else {
             let request = job.request
             let response: HTTPResponse
@@ -656,6 +805,32 @@ public final class HTTPServer: @unchecked Sendable {
         completions.append(completion)
         if wasEmpty { wakeReactorLocked() }
         lock.unlock()
+    }
+
+    /// Why a queued request should not run: its client has hung up (nothing to answer), or it
+    /// waited past `maxQueueWait` (503, so the client can retry elsewhere).
+    private func refusal(of job: Job) -> Completion? {
+        if Socket.peerHasGone(job.connection.fd) {
+            lock.lock()
+            published.droppedGoneClients += 1
+            lock.unlock()
+            logger.info("client gone before its request ran; dropped", metadata: [
+                "method": "\(job.request.method)", "path": "\(job.request.rawPath)", "remote": "\(job.request.remoteAddress)",
+            ])
+            return Completion(connection: job.connection, remaining: [], broken: true, keepAlive: false)
+        }
+        let waited = Socket.monotonicNow() - job.received
+        guard waited > configuration.maxQueueWait else { return nil }
+        lock.lock()
+        published.rejectedQueueWait += 1
+        lock.unlock()
+        logger.warning("request waited too long for a worker; answering 503", metadata: [
+            "method": "\(job.request.method)", "path": "\(job.request.rawPath)", "waited_s": "\((waited * 10).rounded() / 10)",
+        ])
+        var response = HTTPResponse.text("The server is too busy to answer now; try again shortly.\n", status: 503)
+        response.headers.set("Retry-After", "1")
+        response.headers.set("Connection", "close")
+        return deliver(response, for: job)
     }
 
     /// Serialises and sends `response` in one `send`, logs it, and says what the reactor must do

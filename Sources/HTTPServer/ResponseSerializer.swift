@@ -102,9 +102,10 @@ enum ResponseSerializer {
     }
 
     /// A plain response the server produces itself (errors, 500, 503), always closing.
-    static func plain(status: Int, date: String) -> [UInt8] {
+    static func plain(status: Int, date: String, retryAfter: Int? = nil) -> [UInt8] {
         let text = "\(status) \(HTTPResponse.reasonPhrase(status))\n"
-        return Array(("HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\nDate: \(date)\r\n"
+        let retry = retryAfter.map { "Retry-After: \($0)\r\n" } ?? ""
+        return Array(("HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\nDate: \(date)\r\n" + retry
             + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n" + text).utf8)
     }
 }

@@ -30,8 +30,27 @@ public struct ServerConfiguration {
     public var keepAliveTimeout: Double = 5
     /// Requests served on one connection; the last one is answered with `Connection: close`.
     public var maxRequestsPerConnection = 1000
-    /// Open connections; a connection beyond it gets 503 and is closed at once.
+    /// Open connections; a connection beyond it gets 503 and is closed at once. Lowered at
+    /// start to fit the process's open-file limit (which is first raised to its hard limit).
     public var maxConnections = 4096
+    /// Open connections from one client address, so one client cannot hold every slot; beyond
+    /// it, 503 and close. 0 turns the cap off.
+    public var maxConnectionsPerClient = 64
+    /// Addresses the per-client cap does not apply to: a reverse proxy in front carries every
+    /// user's connections from one address.
+    public var connectionCapExempt: @Sendable (String) -> Bool = { _ in false }
+    /// Seconds a connection may live. A response after that closes it, so a client cannot hold
+    /// a slot for hours by spacing out requests just inside every deadline.
+    public var maxConnectionLifetime: Double = 300
+    /// Requests waiting for a worker. Beyond: 503 with `Retry-After` and close, so a backlog
+    /// stays bounded instead of every waiting client timing out.
+    public var maxQueuedRequests = 1024
+    /// Seconds a request may wait for a worker; one that waited longer is answered 503 without
+    /// running (its client has most likely given up).
+    public var maxQueueWait: Double = 30
+    /// Pipelined responses answered on the event loop for one connection before the others get
+    /// a turn.
+    public var maxResponsesPerTurn = 64
     /// Threads that run the responder (and may block on a database).
     public var workerThreads = 16
     /// Seconds in-flight requests get to finish after `shutdown()`.

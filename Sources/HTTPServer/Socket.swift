@@ -138,4 +138,29 @@ enum Socket {
         }
         return sent
     }
+
+    /// Whether the peer has hung up or shut down its sending side (POLLRDHUP), as a client
+    /// that gave up waiting does. Like nginx, a half-close before the answer counts as gone.
+    static func peerHasGone(_ fd: Int32) -> Bool {
+        let readHangUp: Int16 = 0x2000  // POLLRDHUP, not exported to Swift
+        var entry = pollfd(fd: fd, events: Int16(POLLIN) | readHangUp, revents: 0)
+        guard poll(&entry, 1, 0) == 1 else { return false }
+        return entry.revents & (readHangUp | Int16(POLLHUP) | Int16(POLLERR) | Int16(POLLNVAL)) != 0
+    }
+}
+
+/// The process's open-file limit, which bounds how many connections can be open.
+enum FileLimit {
+    /// Raises the soft limit to the hard one (capped at a million: a larger table of
+    /// descriptors costs memory for nothing). `raisedFrom` is the old soft limit if it moved.
+    static func raiseToHardLimit() -> (current: Int, raisedFrom: Int?) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return (1024, nil) }
+        let old = limit.rlim_cur
+        let target = min(limit.rlim_max, 1 << 20)
+        guard target > old else { return (Int(clamping: old), nil) }
+        limit.rlim_cur = target
+        guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return (Int(clamping: old), nil) }
+        return (Int(clamping: target), Int(clamping: old))
+    }
 }

@@ -8,6 +8,7 @@ final class WorkerPool<Job>: @unchecked Sendable {
     private var head = 0
     private var stopping = false
     private var running = 0
+    private var working = 0
     private let work: (Job) -> Void
 
     init(work: @escaping (Job) -> Void) {
@@ -23,6 +24,20 @@ final class WorkerPool<Job>: @unchecked Sendable {
             condition.unlock()
             thread.start()
         }
+    }
+
+    /// Jobs submitted and not yet started.
+    var queued: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return jobs.count - head
+    }
+
+    /// Threads running a job now.
+    var busy: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return working
     }
 
     func submit(_ job: Job) {
@@ -64,8 +79,12 @@ final class WorkerPool<Job>: @unchecked Sendable {
                 jobs.removeSubrange(0..<head)
                 head = 0
             }
+            working += 1
             condition.unlock()
             work(job)
+            condition.lock()
+            working -= 1
+            condition.unlock()
         }
     }
 }

@@ -42,14 +42,17 @@ private final class Signal: @unchecked Sendable {
             $0.keepAliveTimeout = 10
             $0.maxConnections = 4096
         }) { (_, port) throws in
+            // 1,200 connections from 240 loopback addresses, 5 each: many clients, each well
+            // under the per-client cap.
+            func address(_ index: Int) -> String { "127.0.\(1 + index % 240 / 200).\(2 + index % 200)" }
             var idle: [TestClient] = []
-            for _ in 0..<1000 {
-                idle.append(try TestClient(port: port))
+            for index in 0..<1000 {
+                idle.append(try TestClient(port: port, source: address(index)))
             }
             let slowHead = Array("GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ".utf8) + Array(repeating: UInt8(ascii: "z"), count: 200)
             var slow: [TestClient] = []
-            for _ in 0..<200 {
-                let client = try TestClient(port: port)
+            for index in 0..<200 {
+                let client = try TestClient(port: port, source: address(index + 1000))
                 client.send([slowHead[0]])
                 slow.append(client)
             }

@@ -34,11 +34,26 @@ final class TestClient {
 
     /// `receiveBuffer` shrinks the socket's receive buffer (set before connecting, so the
     /// window stays small) to make a slow reader push back on the server quickly.
-    init(port: Int, timeout: Double = 5, receiveBuffer: Int32? = nil) throws {
+    /// `source` binds the client to another loopback address (any of 127.0.0.0/8), so one
+    /// test can play many clients.
+    init(port: Int, timeout: Double = 5, receiveBuffer: Int32? = nil, source: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: \(String(cString: strerror(errno)))") }
         if var size = receiveBuffer {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                let code = errno
+                close(fd)
+                throw TestFailure("bind \(source): \(String(cString: strerror(code)))")
+            }
         }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
