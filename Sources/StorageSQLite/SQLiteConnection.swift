@@ -31,12 +31,21 @@ final class SQLiteConnection: DatabaseConnection {
         }
     }
 
+    /// When the running statement must stop (monotonic seconds); the progress handler reads it.
+    private final class Deadline {
+        var at = Double.infinity
+    }
+
     let dialect: SQLDialect = .sqlite
     private(set) var handle: OpaquePointer?
+    private let deadline = Deadline()
+    /// Seconds one `query`/`execute` may run; 0 = no limit. PostgreSQL's `statement_timeout`.
+    private let statementTimeout: Double
     private var cache: [String: Statement] = [:]
     private let cacheLimit = 256
 
-    init(path: String, busyTimeoutMs: Int32) throws {
+    init(path: String, busyTimeoutMs: Int32, statementTimeoutMs: Int = 0) throws {
+        statementTimeout = Double(max(0, statementTimeoutMs)) / 1000
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -48,6 +57,15 @@ final class SQLiteConnection: DatabaseConnection {
         handle = db
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, busyTimeoutMs)
+        if statementTimeout > 0 {
+            // Called every ~1,000 virtual-machine steps: a runaway query is interrupted
+            // (SQLITE_INTERRUPT) once past its deadline instead of holding its thread for ever.
+            sqlite3_progress_handler(db, 1000, { context in
+                guard let context else { return 0 }
+                let deadline = Unmanaged<Deadline>.fromOpaque(context).takeUnretainedValue()
+                return monotonicSeconds() > deadline.at ? 1 : 0
+            }, Unmanaged.passUnretained(deadline).toOpaque())
+        }
         do {
             try executeScript("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
         } catch {
@@ -76,7 +94,9 @@ final class SQLiteConnection: DatabaseConnection {
     func query(_ sql: String, _ parameters: [SQLValue]) throws -> [Row] {
         let statement = try prepare(sql)
         let stmt = statement.handle
+        startDeadline()
         defer {
+            deadline.at = .infinity
             sqlite3_reset(stmt)
             sqlite3_clear_bindings(stmt)
         }
@@ -108,7 +128,9 @@ final class SQLiteConnection: DatabaseConnection {
     func execute(_ sql: String, _ parameters: [SQLValue]) throws -> Int {
         let statement = try prepare(sql)
         let stmt = statement.handle
+        startDeadline()
         defer {
+            deadline.at = .infinity
             sqlite3_reset(stmt)
             sqlite3_clear_bindings(stmt)
         }
@@ -235,6 +257,10 @@ final class SQLiteConnection: DatabaseConnection {
         }
     }
 
+    private func startDeadline() {
+        if statementTimeout > 0 { deadline.at = monotonicSeconds() + statementTimeout }
+    }
+
     // MARK: Errors
 
     func error(code: Int32, sql: String, message: String? = nil) -> DatabaseError {
@@ -254,6 +280,8 @@ final class SQLiteConnection: DatabaseConnection {
                 return .foreignKeyViolation(message: text)
             }
             switch code & 0xff {
+            case SQLITE_INTERRUPT:
+                return .timeout("SQLite statement ran past its \(Int(statementTimeout * 1000)) ms deadline")
             case SQLITE_BUSY, SQLITE_LOCKED:
                 return .timeout("SQLite database is locked: \(text)")
             case SQLITE_CANTOPEN, SQLITE_IOERR, SQLITE_FULL, SQLITE_CORRUPT, SQLITE_NOTADB:
@@ -320,4 +348,10 @@ final class SQLiteConnection: DatabaseConnection {
         }
         return rows
     }
+}
+
+private func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1_000_000_000
 }

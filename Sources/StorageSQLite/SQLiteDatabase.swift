@@ -24,38 +24,42 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
 
     /// Opens (creating if needed, with its parent directory) the database at `path`.
     /// `:memory:` gets a single connection, since each in-memory connection is its own database.
-    public init(path: String, poolSize: Int = 8, busyTimeoutMs: Int = 5000, acquireTimeout: TimeInterval = 10) throws {
+    /// `statementTimeoutMs` bounds each statement, like PostgreSQL's `statement_timeout`; one
+    /// that runs past it fails with `DatabaseError.timeout`.
+    public init(path: String, poolSize: Int = 8, busyTimeoutMs: Int = 5000, acquireTimeout: TimeInterval = 10,
+                statementTimeoutMs: Int = 15000) throws {
         let timeout = Int32(clamping: busyTimeoutMs)
         self.path = path
         self.busyTimeoutMs = timeout
         self.removeOnClose = nil
         try Self.createParentDirectory(of: path)
         // Open one connection now so a bad path fails here, not on the first request.
-        let first = try SQLiteConnection(path: path, busyTimeoutMs: timeout)
+        let first = try SQLiteConnection(path: path, busyTimeoutMs: timeout, statementTimeoutMs: statementTimeoutMs)
         self.pool = ConnectionPool(name: "SQLite", size: path == ":memory:" ? 1 : poolSize, acquireTimeout: acquireTimeout,
-                                   first: first, open: { try SQLiteConnection(path: path, busyTimeoutMs: timeout) },
+                                   first: first, open: { try SQLiteConnection(path: path, busyTimeoutMs: timeout, statementTimeoutMs: statementTimeoutMs) },
                                    close: { $0.close() })
     }
 
-    private init(temporaryDirectory: String, poolSize: Int) throws {
+    private init(temporaryDirectory: String, poolSize: Int, statementTimeoutMs: Int) throws {
         let path = temporaryDirectory + "/test.sqlite"
         self.path = path
         self.busyTimeoutMs = 5000
         self.removeOnClose = temporaryDirectory
-        let first = try SQLiteConnection(path: path, busyTimeoutMs: 5000)
+        let first = try SQLiteConnection(path: path, busyTimeoutMs: 5000, statementTimeoutMs: statementTimeoutMs)
         self.pool = ConnectionPool(name: "SQLite", size: poolSize, acquireTimeout: 10, first: first,
-                                   open: { try SQLiteConnection(path: path, busyTimeoutMs: 5000) }, close: { $0.close() })
+                                   open: { try SQLiteConnection(path: path, busyTimeoutMs: 5000, statementTimeoutMs: statementTimeoutMs) },
+                                   close: { $0.close() })
     }
 
     /// A database in a fresh temporary directory, deleted on `close()`.
-    public static func temporary(poolSize: Int = 8) throws -> SQLiteDatabase {
+    public static func temporary(poolSize: Int = 8, statementTimeoutMs: Int = 15000) throws -> SQLiteDatabase {
         let directory = NSTemporaryDirectory() + "/trainyard-" + UUID().uuidString.lowercased()
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw DatabaseError.unavailable("cannot create temporary directory \(directory): \(error)")
         }
-        return try SQLiteDatabase(temporaryDirectory: directory, poolSize: poolSize)
+        return try SQLiteDatabase(temporaryDirectory: directory, poolSize: poolSize, statementTimeoutMs: statementTimeoutMs)
     }
 
     deinit { close() }

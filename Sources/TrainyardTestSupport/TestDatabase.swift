@@ -52,10 +52,10 @@ public struct TestDatabaseSetupError: Error, CustomStringConvertible {
 /// }
 /// ```
 public func makeTestDatabase(_ kind: TestDatabaseKind, poolSize: Int? = nil, acquireTimeout: Double? = nil,
-                             sharingRestartGate: Bool = true) throws -> Database {
+                             statementTimeoutMs: Int = 15000, sharingRestartGate: Bool = true) throws -> Database {
     switch kind {
     case .sqlite:
-        return try SQLiteDatabase.temporary(poolSize: poolSize ?? 8)
+        return try SQLiteDatabase.temporary(poolSize: poolSize ?? 8, statementTimeoutMs: statementTimeoutMs)
     case .postgres:
         guard let base = TestEnvironment.postgresURL else {
             throw TestDatabaseSetupError(description: """
@@ -74,7 +74,8 @@ public func makeTestDatabase(_ kind: TestDatabaseKind, poolSize: Int? = nil, acq
                 try PostgresTestServer.admin(base).execute("CREATE SCHEMA \(schema)")
             }
             let url = base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(schema)"
-            let inner = try PostgresDatabase(url: url, poolSize: poolSize ?? 10, acquireTimeout: acquireTimeout ?? 5)
+            let inner = try PostgresDatabase(url: url, poolSize: poolSize ?? 10, acquireTimeout: acquireTimeout ?? 5,
+                                             statementTimeoutMs: statementTimeoutMs)
             return PostgresTestDatabase(inner: inner, schema: schema, baseURL: base, holdsGate: sharingRestartGate)
         } catch {
             if sharingRestartGate { PostgresTestServer.gate.releaseShared() }

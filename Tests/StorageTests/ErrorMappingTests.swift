@@ -82,4 +82,21 @@ struct ErrorMappingTests {
         #expect(text == "SELEC nonsense")
         #expect(errorCase(caught { _ = try db.query("SELECT * FROM no_such_table") }) == "query")
     }
+
+    /// A runaway statement stops at the statement deadline on both drivers (SQLite through its
+    /// progress handler, PostgreSQL through `statement_timeout`), as a timeout, and the
+    /// connection goes on serving.
+    @Test(arguments: TestDatabaseKind.enabled)
+    func runawayStatementStopsAtTheDeadline(_ kind: TestDatabaseKind) throws {
+        let db = try makeTestDatabase(kind, poolSize: 1, statementTimeoutMs: 200)
+        defer { db.close() }
+        let endless = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) AS c FROM n"
+        let started = Date()
+        var caught: Error?
+        do { _ = try db.query(endless) } catch { caught = error }
+        #expect(errorCase(caught) == "timeout")
+        #expect((caught as? DatabaseError)?.isTransient == true)
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(try db.query("SELECT 1 AS one").first?.int("one") == 1)
+    }
 }
