@@ -55,14 +55,14 @@ enum Bootstrap {
                 throw AppConfiguration.Invalid(description: "DATABASE_URL must start with postgres:// or postgresql://")
             }
             logger.info("using PostgreSQL")
-            return try PostgresDatabase(url: url)
+            return try PostgresDatabase(url: url, statementTimeoutMs: config.statementTimeoutMs)
         }
         logger.info("using SQLite", metadata: ["path": "\(config.sqlitePath)"])
         // The database holds password hashes and sessions: only its owner may read it, and so
         // the -wal and -shm files SQLite creates next to it.
         umask(0o077)
         for suffix in ["", "-wal", "-shm"] { chmod(config.sqlitePath + suffix, 0o600) }
-        return try SQLiteDatabase(path: config.sqlitePath)
+        return try SQLiteDatabase(path: config.sqlitePath, statementTimeoutMs: config.statementTimeoutMs)
     }
 
     static func migrate(_ database: Database, logger: Logger) throws {
@@ -101,6 +101,20 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("scrape-allow"),
             help: "Hosts, addresses and CIDRs metrics may be scraped from, comma-separated (env TRAINYARD_SCRAPE_ALLOW, default loopback).")
     var scrapeAllow: String?
+    @Option(name: .customLong("assets-dir"),
+            help: "Directory holding Templates/, Public/ and Docs/ (env TRAINYARD_ASSETS_DIR; default: ../share/trainyard beside the executable, or the checkout it was built in).")
+    var assetsDirectory: String?
+    @Option(name: .customLong("max-connections-per-client"),
+            help: "Open connections one client address may hold; trusted proxies are exempt; 0 = no cap (default 64).")
+    var maxConnectionsPerClient: Int?
+    @Option(name: .customLong("max-connection-lifetime"), help: "Seconds a connection may be reused before it is closed (default 300).")
+    var maxConnectionLifetime: Double?
+    @Option(name: .customLong("max-queued-requests"), help: "Requests waiting for a worker before new ones get 503 (default 1024).")
+    var maxQueuedRequests: Int?
+    @Option(name: .customLong("max-queue-wait"), help: "Seconds a request may wait for a worker before it gets 503 unrun (default 30).")
+    var maxQueueWait: Double?
+    @Option(name: .customLong("statement-timeout-ms"), help: "Longest a database statement may run, in ms (env TRAINYARD_STATEMENT_TIMEOUT_MS, default 15000).")
+    var statementTimeoutMs: Int?
 
     func run() throws {
         var config: AppConfiguration
@@ -112,6 +126,14 @@ struct Serve: ParsableCommand {
             if let trustedProxies { config.trustedProxies = AppConfiguration.parseList(trustedProxies) }
             if let simSpeed { config.simulationSpeed = try AppConfiguration.parseSpeed(String(simSpeed), source: "--sim-speed") }
             if let scrapeAllow { config.scrapeAllowlist = try AppConfiguration.parseAllowlist(scrapeAllow, source: "--scrape-allow") }
+            if let assetsDirectory { config.assetsDirectory = assetsDirectory }
+            if let statementTimeoutMs {
+                guard (100...3_600_000).contains(statementTimeoutMs) else {
+                    throw AppConfiguration.Invalid(description: "--statement-timeout-ms must be from 100 to 3600000, got \(statementTimeoutMs)")
+                }
+                config.statementTimeoutMs = statementTimeoutMs
+            }
+            AssetLocation.apply(try AssetLocation.find(explicit: config.assetsDirectory).get(), to: &config)
         } catch {
             Bootstrap.fail("\(error)")
         }
@@ -138,6 +160,15 @@ struct Serve: ParsableCommand {
         if let headTimeout { server.headTimeout = max(0.1, headTimeout) }
         if let keepAliveTimeout { server.keepAliveTimeout = max(0.1, keepAliveTimeout) }
         if let bodyTimeout { server.bodyTimeout = max(0.1, bodyTimeout) }
+        if let maxConnectionsPerClient { server.maxConnectionsPerClient = max(0, maxConnectionsPerClient) }
+        if let maxConnectionLifetime { server.maxConnectionLifetime = max(1, maxConnectionLifetime) }
+        if let maxQueuedRequests { server.maxQueuedRequests = max(1, maxQueuedRequests) }
+        if let maxQueueWait { server.maxQueueWait = max(0.1, maxQueueWait) }
+        // A reverse proxy carries every user's connections from its one address.
+        let proxies = Set(config.trustedProxies)
+        server.connectionCapExempt = { address in
+            proxies.contains(address.hasPrefix("[") ? String(address.dropFirst().dropLast()) : address)
+        }
 
         let http = HTTPServer(configuration: server, responder: app, logger: logger)
         do {

@@ -36,6 +36,11 @@ public struct AppConfiguration: Sendable {
     public var templatesDirectory: String = "Templates"
     public var publicDirectory: String = "Public"
     public var docsDirectory: String = "Docs"
+    /// `TRAINYARD_ASSETS_DIR`, `--assets-dir`: the directory holding all three (see `AssetLocation`).
+    public var assetsDirectory: String?
+    /// Longest a database statement may run (`TRAINYARD_STATEMENT_TIMEOUT_MS`), in milliseconds,
+    /// on either driver; past it the request gets 503.
+    public var statementTimeoutMs = 15_000
 
     public init() {}
 
@@ -74,6 +79,13 @@ public struct AppConfiguration: Sendable {
         if let dir = value("TRAINYARD_TEMPLATES_DIR") { config.templatesDirectory = dir }
         if let dir = value("TRAINYARD_PUBLIC_DIR") { config.publicDirectory = dir }
         if let dir = value("TRAINYARD_DOCS_DIR") { config.docsDirectory = dir }
+        if let dir = value("TRAINYARD_ASSETS_DIR") { config.assetsDirectory = dir }
+        if let timeout = value("TRAINYARD_STATEMENT_TIMEOUT_MS") {
+            guard let ms = Int(timeout), (100...3_600_000).contains(ms) else {
+                throw Invalid(description: "TRAINYARD_STATEMENT_TIMEOUT_MS must be milliseconds from 100 to 3600000, got '\(timeout)'")
+            }
+            config.statementTimeoutMs = ms
+        }
         return config
     }
 
