@@ -3,8 +3,9 @@
 # sentiment model instrumented with prometheus_client) under paced load, scraped by Trainyard;
 # its per-minute figures are checked against the pages the model server served and the
 # requests the load generator sent, through a counter reset, the source going down and the gap
-# that leaves. Also pushed windows, and the reference parser's own unit tests
-# (Tests/Telemetry/test_promtext.py).
+# that leaves. Also pushed windows, the reference parser's own unit tests
+# (Tests/Telemetry/test_promtext.py), and Trainyard's own /metrics read with prometheus_client's
+# parser (Tests/Telemetry/test_metrics_page.py; `serve --metrics-port` on a second free port).
 #
 # Installs what is missing (PyPI: Tests/Telemetry/requirements.txt into .build/telemetry-venv),
 # builds `trainyard` (release), starts one throwaway server on a free port with SQLite in a temp
@@ -32,10 +33,12 @@ password="${TRAINYARD_TEST_PASSWORD:-telemetry tests sign in with this}"
 admin=telemetry-admin
 ty_seed_demo
 ty_create_admin "$admin" "$password" "Telemetry Admin"
-ty_start_server
+metrics_port=$(ty_free_port)
+ty_start_server --metrics-port "$metrics_port"
 token=$(ty_make_token "$admin" "$password" "telemetry tests")
 
 export TRAINYARD_URL="$TY_URL" TRAINYARD_TOKEN="$token"
+export TRAINYARD_METRICS_URL="http://127.0.0.1:$metrics_port/metrics"
 export TRAINYARD_USERNAME="$admin" TRAINYARD_PASSWORD="$password"
 export TELEMETRY_REQUIRE_TRAINYARD=1   # nothing may be skipped for want of a setting
 

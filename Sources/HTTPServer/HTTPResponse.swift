@@ -19,6 +19,9 @@ public struct HTTPResponse {
     /// ignored. Never set by a handler that answers on the event loop (`respondWithoutBlocking`):
     /// such a response is handed to a worker before the stream is read.
     public var stream: BodyStream?
+    /// The route pattern that answered (`/deployments/{id}`), set by `Router`; never sent. Lets
+    /// a metrics page count requests by route without the ids in their paths.
+    public var route: String?
 
     /// A response with the given status, headers and body (or stream).
     public init(status: Int = 200, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], stream: BodyStream? = nil) {

@@ -40,6 +40,7 @@ public final class Router: HTTPResponder {
     private struct Route {
         let method: String
         let segments: [Segment]
+        let pattern: String
         let handler: HTTPHandler
     }
 
@@ -70,7 +71,7 @@ public final class Router: HTTPResponder {
             }
             return .literal(String(piece))
         }
-        routes.append(Route(method: method, segments: segments, handler: handler))
+        routes.append(Route(method: method, segments: segments, pattern: pattern, handler: handler))
     }
 
     /// Adds a GET route (which also serves HEAD).
@@ -89,7 +90,9 @@ public final class Router: HTTPResponder {
     /// The non-blocking route for `request`'s exact path, if any (GET and HEAD only).
     public func respondWithoutBlocking(to request: HTTPRequest) -> HTTPResponse? {
         guard request.method == "GET" || request.method == "HEAD", let handler = nonBlocking[request.rawPath] else { return nil }
-        return handler(request)
+        var response = handler(request)
+        response.route = request.rawPath
+        return response
     }
 
     /// Adds a POST route.
@@ -114,7 +117,9 @@ public final class Router: HTTPResponder {
             if route.method == request.method {
                 var routed = request
                 routed.pathParameters = parameters
-                return try route.handler(routed)
+                var response = try route.handler(routed)
+                response.route = route.pattern
+                return response
             }
             if route.method == "GET" && request.method == "HEAD" && getMatch == nil {
                 getMatch = (route, parameters)
@@ -124,10 +129,14 @@ public final class Router: HTTPResponder {
         if let (route, parameters) = getMatch {
             var routed = request
             routed.pathParameters = parameters
-            return try route.handler(routed)
+            var response = try route.handler(routed)
+            response.route = route.pattern
+            return response
         }
         for mount in mounts where request.rawPath.hasPrefix(mount.prefix) {
-            return try mount.responder.respond(to: request)
+            var response = try mount.responder.respond(to: request)
+            if response.route == nil { response.route = mount.prefix + "*" }
+            return response
         }
         if !allowed.isEmpty {
             if allowed.contains("GET") && !allowed.contains("HEAD") { allowed.append("HEAD") }

@@ -17,6 +17,7 @@ public final class ConnectionPool<Connection: AnyObject>: @unchecked Sendable {
     private var idle: [Connection] = []
     private var openCount = 0
     private var closed = false
+    private var figures = PoolStats()
 
     /// `first`, when given, is an already open connection the pool starts with (drivers open one
     /// at start-up so a bad address fails there, not on the first request).
@@ -35,18 +36,25 @@ public final class ConnectionPool<Connection: AnyObject>: @unchecked Sendable {
 
     public func acquire() throws -> Connection {
         let deadline = Date(timeIntervalSinceNow: acquireTimeout)
+        var waitStarted: Date?
         condition.lock()
         while true {
+            if let started = waitStarted, closed || !idle.isEmpty || openCount < size {
+                figures.waitSeconds += Date().timeIntervalSince(started)
+                waitStarted = nil
+            }
             if closed {
                 condition.unlock()
                 throw DatabaseError.unavailable("the database has been closed")
             }
             if let connection = idle.popLast() {
+                figures.acquisitions += 1
                 condition.unlock()
                 return connection
             }
             if openCount < size {
                 openCount += 1
+                figures.acquisitions += 1
                 condition.unlock()
                 do {
                     return try open()
@@ -58,7 +66,13 @@ public final class ConnectionPool<Connection: AnyObject>: @unchecked Sendable {
                     throw error
                 }
             }
+            if waitStarted == nil {
+                waitStarted = Date()
+                figures.waits += 1
+            }
             if !condition.wait(until: deadline) {
+                figures.timeouts += 1
+                figures.waitSeconds += Date().timeIntervalSince(waitStarted ?? Date())
                 condition.unlock()
                 throw DatabaseError.unavailable("all \(size) \(name) connections stayed busy for \(acquireTimeout) s")
             }
@@ -86,6 +100,17 @@ public final class ConnectionPool<Connection: AnyObject>: @unchecked Sendable {
         for c in toClose { closeConnection(c) }
     }
 
+    /// How the pool has been used since it was made, and its connections now.
+    public var stats: PoolStats {
+        condition.lock()
+        defer { condition.unlock() }
+        var now = figures
+        now.size = size
+        now.open = openCount
+        now.idle = idle.count
+        return now
+    }
+
     /// Closes the idle connections and refuses new acquisitions; busy ones close on release.
     public func close() {
         condition.lock()
@@ -97,4 +122,20 @@ public final class ConnectionPool<Connection: AnyObject>: @unchecked Sendable {
         condition.unlock()
         for connection in connections { closeConnection(connection) }
     }
+}
+
+/// A connection pool's figures, for a metrics page.
+public struct PoolStats: Sendable {
+    /// The pool's size, connections open now and of those idle.
+    public var size = 0
+    public var open = 0
+    public var idle = 0
+    /// Connections handed out, times a caller had to wait for one, seconds spent waiting, and
+    /// waits that gave up (`DatabaseError.unavailable`).
+    public var acquisitions = 0
+    public var waits = 0
+    public var waitSeconds = 0.0
+    public var timeouts = 0
+
+    public init() {}
 }

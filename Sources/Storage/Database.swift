@@ -37,6 +37,8 @@ public protocol Database: AnyObject {
     func ping() throws
     /// Closes every connection; further calls throw `.unavailable`.
     func close()
+    /// The connection pool's figures; nil for a database without one.
+    var poolStats: PoolStats? { get }
 }
 
 extension DatabaseConnection {
@@ -63,4 +65,8 @@ extension Database {
     public func queryOne(_ sql: String, _ parameters: [SQLValue] = []) throws -> Row? {
         try query(sql, parameters).first
     }
+}
+
+extension Database {
+    public var poolStats: PoolStats? { nil }
 }

@@ -17,6 +17,8 @@ public final class PostgresDatabase: Database, @unchecked Sendable {
 
     private let pool: ConnectionPool<PostgresConnection>
 
+    public var poolStats: PoolStats? { pool.stats }
+
     /// Configures the pool and checks the server by opening one connection.
     ///
     /// `url` is a `postgres://` or `postgresql://` URI (or a libpq keyword string); a

@@ -19,6 +19,8 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
 
     private let busyTimeoutMs: Int32
     private let pool: ConnectionPool<SQLiteConnection>
+
+    public var poolStats: PoolStats? { pool.stats }
     private let writerLock = NSLock()
     private let removeOnClose: String?
 

@@ -113,6 +113,11 @@ struct Serve: ParsableCommand {
     var maxQueuedRequests: Int?
     @Option(name: .customLong("max-queue-wait"), help: "Seconds a request may wait for a worker before it gets 503 unrun (default 30).")
     var maxQueueWait: Double?
+    @Option(name: .customLong("metrics-port"),
+            help: "Serve Prometheus metrics at /metrics on this port, apart from the app (default: off; 0 picks a free one).")
+    var metricsPort: Int?
+    @Option(name: .customLong("metrics-host"), help: "Address the metrics port listens on (default 127.0.0.1).")
+    var metricsHost = "127.0.0.1"
     @Option(name: .customLong("statement-timeout-ms"), help: "Longest a database statement may run, in ms (env TRAINYARD_STATEMENT_TIMEOUT_MS, default 15000).")
     var statementTimeoutMs: Int?
 
@@ -177,9 +182,11 @@ struct Serve: ParsableCommand {
             Bootstrap.fail("cannot listen on \(config.host):\(config.port): \(error)")
         }
         let background = app.startBackgroundWork()
+        let metricsServer = startMetricsServer(app: app, http: http, background: background, logger: logger)
         installShutdownSignalHandlers {
             logger.info("shutting down")
             background.stop()
+            metricsServer?.shutdown()
             http.shutdown()
         }
         logger.info("Trainyard is listening", metadata: ["url": "http://\(config.host):\(http.port)"])
@@ -197,9 +204,37 @@ struct Serve: ParsableCommand {
             fflush(stdout)
         }
         http.waitUntilStopped()
+        metricsServer?.waitUntilStopped()
         background.waitUntilStopped()
         database.close()
         logger.info("stopped")
+    }
+}
+
+extension Serve {
+    /// The metrics listener, on a port of its own so the app's port never exposes it; nil when off.
+    func startMetricsServer(app: TrainyardApp, http: HTTPServer, background: BackgroundWork, logger: Logger) -> HTTPServer? {
+        guard let metricsPort else { return nil }
+        let exposition = MetricsExposition(app: app.metrics, server: { http.stats() }, database: app.database, background: background)
+        let router = Router()
+        router.get("/metrics") { _ in
+            var response = HTTPResponse.text(exposition.render())
+            response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            return response
+        }
+        var configuration = ServerConfiguration()
+        configuration.host = metricsHost
+        configuration.port = metricsPort
+        configuration.workerThreads = 2
+        configuration.maxConnections = 64
+        let server = HTTPServer(configuration: configuration, responder: router, logger: logger)
+        do {
+            try server.start()
+        } catch {
+            Bootstrap.fail("cannot listen for metrics on \(metricsHost):\(metricsPort): \(error)")
+        }
+        logger.info("metrics are served", metadata: ["url": "http://\(metricsHost):\(server.port)/metrics"])
+        return server
     }
 }
 

@@ -108,6 +108,7 @@ final class PostgresTestDatabase: Database, @unchecked Sendable {
     func execute(_ sql: String, _ parameters: [SQLValue]) throws -> Int { try inner.execute(sql, parameters) }
     func transaction<T>(_ body: (DatabaseConnection) throws -> T) throws -> T { try inner.transaction(body) }
     func ping() throws { try inner.ping() }
+    var poolStats: PoolStats? { inner.poolStats }
 
     func close() {
         lock.lock()

@@ -18,6 +18,8 @@ public final class TrainyardApp: HTTPResponder {
     let openAPI: OpenAPIDocument
     let chartCache = MetricChartCache()
     let authenticator: SessionAuthenticator
+    /// Requests, database errors and scrapes counted for the metrics page.
+    public let metrics = AppMetrics()
     /// Every route with who may use it, in the order added (tests enumerate it).
     public private(set) var routeTable: [RouteInfo] = []
 
@@ -35,6 +37,7 @@ public final class TrainyardApp: HTTPResponder {
                             logger: logger)
         self.authenticator = SessionAuthenticator(accounts: AccountStore(database: database), configuration: configuration)
         web.authenticator = authenticator
+        web.metrics = metrics
         self.staticFiles = StaticFiles(root: configuration.publicDirectory, urlPrefix: "/static/")
         self.docs = try DocsLibrary(directory: configuration.docsDirectory)
         self.openAPI = try OpenAPIDocument(directory: configuration.docsDirectory)
@@ -52,6 +55,7 @@ public final class TrainyardApp: HTTPResponder {
 
 
     public func respond(to request: HTTPRequest) throws -> HTTPResponse {
+        let started = DispatchTime.now().uptimeNanoseconds
         var response: HTTPResponse
         do {
             response = try router.respond(to: request)
@@ -60,13 +64,18 @@ public final class TrainyardApp: HTTPResponder {
             response = .text("500 Internal Server Error\n", status: 500)
         }
         SecurityHeaders.apply(to: &response)
+        metrics.record(method: request.method, route: response.route, status: response.status,
+                       seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         return response
     }
 
     /// Health checks are answered on the server's event loop; they touch nothing that blocks.
     public func respondWithoutBlocking(to request: HTTPRequest) -> HTTPResponse? {
+        let started = DispatchTime.now().uptimeNanoseconds
         guard var response = router.respondWithoutBlocking(to: request) else { return nil }
         SecurityHeaders.apply(to: &response)
+        metrics.record(method: request.method, route: response.route, status: response.status,
+                       seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         return response
     }
 

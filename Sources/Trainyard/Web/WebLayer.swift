@@ -89,6 +89,8 @@ struct ClientPolicy: Sendable {
 public final class WebLayer {
     public typealias Handler = (WebContext) throws -> HTTPResponse
 
+    /// Where database errors are counted (set by the app).
+    var metrics: AppMetrics?
     let templates: TemplateLibrary
     let logger: Logger
     private let flashSigner: Signer
@@ -138,6 +140,7 @@ public final class WebLayer {
             logger.notice("input refused by a store", metadata: ["field": "\(error.field)", "path": LogText.value(request.path)])
             response = errorPage(status: 422, title: "Not accepted", message: error.message, ctx)
         } catch let error as DatabaseError {
+            metrics?.recordDatabaseError(error)
             switch error {
             case .unavailable, .timeout:
                 logger.warning("database unavailable", metadata: ["error": LogText.value("\(error)"), "path": LogText.value(request.path)])

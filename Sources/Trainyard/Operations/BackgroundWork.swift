@@ -20,15 +20,37 @@ public final class BackgroundWork {
         }
     }
 
+    /// One task's figures since start, for a metrics page.
+    public struct TaskStats: Sendable {
+        public var name: String
+        public var interval: TimeInterval
+        public var ticks = 0
+        public var failures = 0
+        /// Seconds the ticks took, in total and the last one.
+        public var busySeconds = 0.0
+        public var lastDuration = 0.0
+        /// When the last tick finished; nil before the first.
+        public var lastFinished: Date?
+    }
+
     private let tasks: [Task]
     private let logger: Logger
     private let condition = NSCondition()
     private var stopping = false
     private var running = 0
+    private var figures: [String: TaskStats] = [:]
 
     public init(tasks: [Task], logger: Logger) {
         self.tasks = tasks
         self.logger = logger
+        for task in tasks { figures[task.name] = TaskStats(name: task.name, interval: task.interval) }
+    }
+
+    /// Every task's figures, in the order the tasks were given.
+    public func stats() -> [TaskStats] {
+        condition.lock()
+        defer { condition.unlock() }
+        return tasks.compactMap { figures[$0.name] }
     }
 
     public func start() {
@@ -52,11 +74,20 @@ public final class BackgroundWork {
                 return
             }
             condition.unlock()
+            let started = Date()
+            var failed = false
             do { try task.run() } catch {
+                failed = true
                 logger.warning("background task failed", metadata: ["task": "\(task.name)", "error": "\(error)"])
             }
-            let next = Date().addingTimeInterval(task.interval)
+            let finished = Date()
+            let next = finished.addingTimeInterval(task.interval)
             condition.lock()
+            figures[task.name]?.ticks += 1
+            if failed { figures[task.name]?.failures += 1 }
+            figures[task.name]?.busySeconds += finished.timeIntervalSince(started)
+            figures[task.name]?.lastDuration = finished.timeIntervalSince(started)
+            figures[task.name]?.lastFinished = finished
             while !stopping, Date() < next { _ = condition.wait(until: next) }
             condition.unlock()
         }
@@ -93,7 +124,10 @@ extension TrainyardApp {
             BackgroundWork.Task(name: "deployments", interval: 0.25) { try deployments.tick() },
             // Sessions past their lifetime are refused anyway; this only keeps the table small.
             BackgroundWork.Task(name: "sessions", interval: 60) { [database] in _ = try AccountStore(database: database).pruneSessions(now: Date()) },
-            BackgroundWork.Task(name: "scraper", interval: 0.5) { try scraper.tick() },
+            BackgroundWork.Task(name: "scraper", interval: 0.5) { [metrics] in
+                let report = try scraper.tick()
+                metrics.recordScrapes(ok: report.scraped, failed: report.failed)
+            },
         ]
     }
 }
