@@ -34,7 +34,7 @@ summary() {
 
 for mode in H X; do
   args=(-c 2000 -r 500 -l "$duration" -u "$TY_URL/login" -p 3)
-  if [[ $mode == X ]]; then args+=(-X -k 64 -w 10 -y 20 -n 5 -z 32); else args+=(-H -i 10); fi
+  if [[ $mode == X ]]; then args+=(-X -k 10 -w 10 -y 20 -n 5 -z 32); else args+=(-H -i 10); fi
   (cd "$TY_WORK" && slowhttptest "${args[@]}" -g -o "slow-$mode" >"slow-$mode.log" 2>&1) &
   slow=$!
   sleep 3
