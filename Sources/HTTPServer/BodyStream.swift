@@ -39,6 +39,9 @@ final class StreamProgress {
     let chunked: Bool
     let received: Double
     var bodyBytes = 0
+    /// For the access log line written when the body ends.
+    var route: String?
+    var actor: String?
 
     init(stream: BodyStream, request: HTTPRequest, status: Int, keepAlive: Bool, chunked: Bool, received: Double) {
         self.stream = stream

@@ -59,6 +59,9 @@ public struct HTTPRequest {
     public var pathParameters: [String: String]
     /// The peer address (`127.0.0.1:51234`), empty when unknown.
     public var remoteAddress: String
+    /// This request's id (`X-Request-Id`): made by the server, or a trusted proxy's. In every
+    /// log line of the request and on its response. Empty for a request built by a test.
+    public var requestID = ""
 
     /// Builds a request; the path and query are derived from `target`.
     public init(

@@ -22,6 +22,8 @@ public struct HTTPResponse {
     /// The route pattern that answered (`/deployments/{id}`), set by `Router`; never sent. Lets
     /// a metrics page count requests by route without the ids in their paths.
     public var route: String?
+    /// Who made the request (a user name), set by the app for the access log; never sent.
+    public var actor: String?
 
     /// A response with the given status, headers and body (or stream).
     public init(status: Int = 200, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], stream: BodyStream? = nil) {

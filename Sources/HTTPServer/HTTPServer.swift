@@ -80,6 +80,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// Connections with pipelined requests left over after their turn's share.
     private var scheduledPipelines: [Connection] = []
     private var tally = HTTPServerStats()
+    private var requestIDs = RequestIDGenerator()
 
     private static let listenerID: UInt64 = 0
     private static let wakeID: UInt64 = 1
@@ -402,7 +403,8 @@ public final class HTTPServer: @unchecked Sendable {
                 connection.discardItems()
                 sendAndClose(connection, status: error.status, now: now)
                 return
-            case .request(let request):
+            case .request(var request):
+                request.requestID = requestID(for: request, from: connection)
                 connection.requestCount += 1
                 let keepAlive = request.wantsKeepAlive
                     && connection.requestCount < configuration.maxRequestsPerConnection
@@ -440,6 +442,15 @@ public final class HTTPServer: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// A trusted proxy's well-formed `X-Request-Id`, or a new id.
+    private func requestID(for request: HTTPRequest, from connection: Connection) -> String {
+        if let given = request.headers["X-Request-Id"], RequestIDGenerator.isWellFormed(given),
+           configuration.requestIDTrusted(connection.clientAddress) {
+            return given
+        }
+        return requestIDs.next()
     }
 
     /// Copies the reactor's figures where `stats()` reads them.
@@ -845,6 +856,7 @@ public final class HTTPServer: @unchecked Sendable {
         var keepAlive = job.keepAlive && lifeCycle == .running && !response.headers.tokens("Connection").contains("close")
         lock.unlock()
         let headOnly = request.method == "HEAD"
+        if !request.requestID.isEmpty { response.headers.set("X-Request-Id", request.requestID) }
         // An HTTP/1.0 client cannot read chunks: the close is what ends a streamed body.
         if ResponseSerializer.isStreamed(response) && !headOnly && request.version == .http10 { keepAlive = false }
         var bytes: [UInt8]
@@ -860,17 +872,17 @@ public final class HTTPServer: @unchecked Sendable {
                                                        requestVersion: request.version, date: date)) ?? []
         }
         if let stream = response.stream, ResponseSerializer.isStreamed(response), !headOnly {
-            return startStream(stream, head: bytes, status: response.status, keepAlive: keepAlive, for: job)
+            return startStream(stream, head: bytes, status: response.status, keepAlive: keepAlive, route: response.route,
+                               actor: response.actor, for: job)
         }
         let sent = Socket.sendSome(job.connection.fd, bytes, from: 0)
         if logger.logLevel <= .info {
             let milliseconds = ((Socket.monotonicNow() - job.received) * 1000 * 100).rounded() / 100
             // The raw path: it cannot hold CR, LF or other control characters, so a request
             // cannot forge log lines.
-            logger.info("\(request.method) \(request.rawPath) \(response.status) \(response.body.count)B \(milliseconds)ms", metadata: [
-                "method": "\(request.method)", "path": "\(request.rawPath)", "status": "\(response.status)",
-                "bytes": "\(response.body.count)", "duration_ms": "\(milliseconds)", "remote": "\(request.remoteAddress)",
-            ])
+            logger.info("\(request.method) \(request.rawPath) \(response.status) \(response.body.count)B \(milliseconds)ms",
+                        metadata: accessMetadata(request, status: response.status, bytes: response.body.count, milliseconds: milliseconds,
+                                                 route: response.route, actor: response.actor))
         }
         if let sent {
             return Completion(connection: job.connection, remaining: sent < bytes.count ? Array(bytes[sent...]) : [],
@@ -884,10 +896,13 @@ public final class HTTPServer: @unchecked Sendable {
     /// Sends the head with the first piece of a streamed body, then goes on while the socket
     /// takes the pieces at once. The first piece is read before anything is sent, so a stream
     /// that fails at once still gets an honest 500.
-    private func startStream(_ stream: BodyStream, head: [UInt8], status: Int, keepAlive: Bool, for job: Job) -> Completion {
+    private func startStream(_ stream: BodyStream, head: [UInt8], status: Int, keepAlive: Bool, route: String?, actor: String?,
+                             for job: Job) -> Completion {
         let request = job.request
         let progress = StreamProgress(stream: stream, request: request, status: status, keepAlive: keepAlive,
                                       chunked: request.version != .http10, received: job.received)
+        progress.route = route
+        progress.actor = actor
         let first: [UInt8]?
         do {
             first = try progress.nextPiece()
@@ -945,10 +960,9 @@ public final class HTTPServer: @unchecked Sendable {
         let request = progress.request
         if logger.logLevel <= .info {
             let milliseconds = ((Socket.monotonicNow() - progress.received) * 1000 * 100).rounded() / 100
-            logger.info("\(request.method) \(request.rawPath) \(progress.status) \(progress.bodyBytes)B \(milliseconds)ms streamed", metadata: [
-                "method": "\(request.method)", "path": "\(request.rawPath)", "status": "\(progress.status)",
-                "bytes": "\(progress.bodyBytes)", "duration_ms": "\(milliseconds)", "remote": "\(request.remoteAddress)",
-            ])
+            logger.info("\(request.method) \(request.rawPath) \(progress.status) \(progress.bodyBytes)B \(milliseconds)ms streamed",
+                        metadata: accessMetadata(request, status: progress.status, bytes: progress.bodyBytes, milliseconds: milliseconds,
+                                                 route: progress.route, actor: progress.actor))
         }
         let bytes = prefix + progress.terminator
         guard let sent = Socket.sendSome(connection.fd, bytes, from: 0) else {
@@ -956,5 +970,41 @@ public final class HTTPServer: @unchecked Sendable {
         }
         return Completion(connection: connection, remaining: sent < bytes.count ? Array(bytes[sent...]) : [], broken: false,
                           keepAlive: progress.keepAlive)
+    }
+
+    /// The fields of an access log line. `actor` is the app's (a user name it checked), the rest
+    /// the server's; the path is the raw one, which cannot hold control characters.
+    private func accessMetadata(_ request: HTTPRequest, status: Int, bytes: Int, milliseconds: Double,
+                                route: String?, actor: String?) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "method": "\(request.method)", "path": "\(request.rawPath)", "status": "\(status)",
+            "bytes": "\(bytes)", "duration_ms": "\(milliseconds)", "remote": "\(request.remoteAddress)",
+        ]
+        if !request.requestID.isEmpty { metadata["request_id"] = "\(request.requestID)" }
+        if let route { metadata["route"] = "\(route)" }
+        if let actor { metadata["actor"] = "\(actor)" }
+        return metadata
+    }
+}
+
+/// Request ids: a random per-process prefix and a counter (`5f0c2a91d3e4b7a8-000000000001f`), so ids
+/// are unique across replicas and cost no random bytes per request.
+struct RequestIDGenerator {
+    private let prefix = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    private var counter: UInt64 = 0
+
+    mutating func next() -> String {
+        counter += 1
+        let number = String(counter, radix: 16)
+        return prefix + "-" + String(repeating: "0", count: max(0, 12 - number.utf8.count)) + number
+    }
+
+    /// 1–128 characters of letters, digits and `-_.:`: safe in a header, a log line and a page.
+    static func isWellFormed(_ text: String) -> Bool {
+        let bytes = text.utf8
+        return !bytes.isEmpty && bytes.count <= 128 && bytes.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":")
+        }
     }
 }

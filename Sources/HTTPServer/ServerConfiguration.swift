@@ -48,6 +48,9 @@ public struct ServerConfiguration {
     /// Seconds a request may wait for a worker; one that waited longer is answered 503 without
     /// running (its client has most likely given up).
     public var maxQueueWait: Double = 30
+    /// Peer addresses whose `X-Request-Id` is taken as the request's id (a proxy that made one
+    /// already); from anyone else the header is ignored and the server makes an id.
+    public var requestIDTrusted: @Sendable (String) -> Bool = { _ in false }
     /// Pipelined responses answered on the event loop for one connection before the others get
     /// a turn.
     public var maxResponsesPerTurn = 64
