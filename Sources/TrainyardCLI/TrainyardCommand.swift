@@ -28,22 +28,34 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LOG_LEVEL, default info).")
     var logLevel: String?
 
+    @Option(name: .customLong("log-format"), help: "text, or json for one JSON object a line (env LOG_FORMAT, default text).")
+    var logFormat: String?
+
     /// The environment's configuration with these flags applied on top.
     func resolve() throws -> AppConfiguration {
         var config = try AppConfiguration.fromEnvironment()
         if let databaseURL { config.databaseURL = databaseURL }
         if let dataDirectory { config.dataDirectory = dataDirectory }
         if let logLevel { config.logLevel = try AppConfiguration.parseLogLevel(logLevel, source: "--log-level") }
+        if let logFormat { config.logFormat = try AppConfiguration.parseLogFormat(logFormat, source: "--log-format") }
         return config
     }
 }
 
 enum Bootstrap {
     static func logger(_ config: AppConfiguration, label: String = "trainyard") -> Logger {
+        let level = Logger.Level(rawValue: config.logLevel.rawValue) ?? .info
         LoggingSystem.bootstrap { name in
-            var handler = StreamLogHandler.standardError(label: name)
-            handler.logLevel = Logger.Level(rawValue: config.logLevel.rawValue) ?? .info
-            return handler
+            switch config.logFormat {
+            case .json:
+                var handler = JSONLogHandler(label: name)
+                handler.logLevel = level
+                return handler
+            case .text:
+                var handler = StreamLogHandler.standardError(label: name)
+                handler.logLevel = level
+                return handler
+            }
         }
         return Logger(label: label)
     }
@@ -171,9 +183,12 @@ struct Serve: ParsableCommand {
         if let maxQueueWait { server.maxQueueWait = max(0.1, maxQueueWait) }
         // A reverse proxy carries every user's connections from its one address.
         let proxies = Set(config.trustedProxies)
-        server.connectionCapExempt = { address in
+        let isProxy: @Sendable (String) -> Bool = { address in
             proxies.contains(address.hasPrefix("[") ? String(address.dropFirst().dropLast()) : address)
         }
+        server.connectionCapExempt = isProxy
+        // A proxy's request id ties its log lines to ours; anyone else's is ignored.
+        server.requestIDTrusted = isProxy
 
         let http = HTTPServer(configuration: server, responder: app, logger: logger)
         do {

@@ -9,6 +9,10 @@ public struct AppConfiguration: Sendable {
         case trace, debug, info, notice, warning, error, critical
     }
 
+    public enum LogFormat: String, Sendable, CaseIterable {
+        case text, json
+    }
+
     public var host: String = "127.0.0.1"
     public var port: Int = 8080
     /// `postgres://…` selects PostgreSQL; nil means SQLite in `dataDirectory`.
@@ -19,6 +23,8 @@ public struct AppConfiguration: Sendable {
     /// Multiplies the pace of simulated training and replica start-up.
     public var simulationSpeed: Double = 1
     public var logLevel: LogLevel = .info
+    /// `LOG_FORMAT`, `--log-format`: `text` lines, or one JSON object a line (`json`).
+    public var logFormat: LogFormat = .text
     /// Marks cookies `Secure`, for a Trainyard served over TLS or behind a TLS proxy.
     public var secureCookies = false
     /// Proxy addresses whose `X-Forwarded-Proto`/`X-Forwarded-For` are believed.
@@ -64,6 +70,7 @@ public struct AppConfiguration: Sendable {
         if let key = value("SECRET_KEY") { config.secretKey = key }
         if let speed = value("TRAINYARD_SIM_SPEED") { config.simulationSpeed = try parseSpeed(speed, source: "TRAINYARD_SIM_SPEED") }
         if let level = value("LOG_LEVEL") { config.logLevel = try parseLogLevel(level, source: "LOG_LEVEL") }
+        if let format = value("LOG_FORMAT") { config.logFormat = try parseLogFormat(format, source: "LOG_FORMAT") }
         if let secure = value("TRAINYARD_SECURE_COOKIES") { config.secureCookies = try parseFlag(secure, source: "TRAINYARD_SECURE_COOKIES") }
         if let proxies = value("TRAINYARD_TRUSTED_PROXIES") { config.trustedProxies = parseList(proxies) }
         if let idle = value("TRAINYARD_SESSION_IDLE_TIMEOUT") {
@@ -127,6 +134,13 @@ public struct AppConfiguration: Sendable {
         case "0", "false", "no", "off": return false
         default: throw Invalid(description: "\(source) must be true or false, got '\(text)'")
         }
+    }
+
+    public static func parseLogFormat(_ text: String, source: String) throws -> LogFormat {
+        guard let format = LogFormat(rawValue: text.lowercased()) else {
+            throw Invalid(description: "\(source) must be text or json, got '\(text)'")
+        }
+        return format
     }
 
     public static func parseLogLevel(_ text: String, source: String) throws -> LogLevel {

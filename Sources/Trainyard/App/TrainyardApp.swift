@@ -60,7 +60,7 @@ public final class TrainyardApp: HTTPResponder {
         do {
             response = try router.respond(to: request)
         } catch {
-            logger.error("unhandled error", metadata: ["error": LogText.value("\(error)"), "path": LogText.value(request.path)])
+            logger.error("unhandled error", metadata: ["error": LogText.value("\(error)"), "path": LogText.value(request.path), "request_id": "\(request.requestID)"])
             response = .text("500 Internal Server Error\n", status: 500)
         }
         SecurityHeaders.apply(to: &response)

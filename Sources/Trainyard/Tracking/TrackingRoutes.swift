@@ -51,7 +51,7 @@ enum TrackingRoutes {
             response.headers.set("Retry-After", "2")
             return response
         } catch {
-            app.logger.error("tracking request failed", metadata: ["path": LogText.value(ctx.request.path), "error": LogText.value("\(error)")])
+            app.logger.error("tracking request failed", metadata: ["path": LogText.value(ctx.request.path), "request_id": "\(ctx.request.requestID)", "error": LogText.value("\(error)")])
             return TrackingError(code: "INTERNAL_ERROR", message: "The tracking request failed on the server; it was not applied.", status: 500).response
         }
     }

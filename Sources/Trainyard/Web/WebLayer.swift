@@ -137,23 +137,23 @@ public final class WebLayer {
             response = errorPage(status: error.status, title: error.title, message: error.message, ctx)
         } catch let error as InvalidInput {
             // A store refused a value a handler should have validated: the user's words, not a 500.
-            logger.notice("input refused by a store", metadata: ["field": "\(error.field)", "path": LogText.value(request.path)])
+            logger.notice("input refused by a store", metadata: ["field": "\(error.field)", "path": LogText.value(request.path), "request_id": "\(request.requestID)"])
             response = errorPage(status: 422, title: "Not accepted", message: error.message, ctx)
         } catch let error as DatabaseError {
             metrics?.recordDatabaseError(error)
             switch error {
             case .unavailable, .timeout:
-                logger.warning("database unavailable", metadata: ["error": LogText.value("\(error)"), "path": LogText.value(request.path)])
+                logger.warning("database unavailable", metadata: ["error": LogText.value("\(error)"), "path": LogText.value(request.path), "request_id": "\(request.requestID)"])
                 response = errorPage(status: 503, title: "Temporarily unavailable",
                                      message: "The database is not answering right now. Please try again in a few seconds.", ctx)
                 response.headers.set("Retry-After", "5")
             default:
-                logger.error("database error", metadata: ["error": LogText.value("\(error)"), "path": LogText.value(request.path)])
+                logger.error("database error", metadata: ["error": LogText.value("\(error)"), "path": LogText.value(request.path), "request_id": "\(request.requestID)"])
                 response = errorPage(status: 500, title: "Something went wrong",
                                      message: "The request could not be completed. It has been logged.", ctx)
             }
         } catch {
-            logger.error("handler error", metadata: ["error": LogText.value("\(error)"), "path": LogText.value(request.path)])
+            logger.error("handler error", metadata: ["error": LogText.value("\(error)"), "path": LogText.value(request.path), "request_id": "\(request.requestID)"])
             response = errorPage(status: 500, title: "Something went wrong",
                                  message: "The request could not be completed. It has been logged.", ctx)
         }
@@ -164,6 +164,7 @@ public final class WebLayer {
         } else if response.headers["Cache-Control"] == nil {
             response.headers.set("Cache-Control", "no-cache")
         }
+        response.actor = ctx.actor?.username
         return response
     }
 
@@ -336,7 +337,8 @@ public final class WebLayer {
         }
         do {
             return try page(Self.errorTemplate, title: title, section: nil,
-                            ["status": .int(status), "heading": .string(title), "message": .string(message)], ctx, status: status)
+                            ["status": .int(status), "heading": .string(title), "message": .string(message),
+                             "request_id": .string(ctx.request.requestID)], ctx, status: status)
         } catch {
             logger.error("error page failed to render", metadata: ["error": "\(error)"])
             return .text("\(status) \(title)\n", status: status)
