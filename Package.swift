@@ -23,11 +23,13 @@ let package = Package(
         .systemLibrary(name: "CArgon2", providers: [.apt(["libargon2-dev"])]),
         // epoll/eventfd/accept4 wrappers: glibc has them, Swift's Glibc module does not export them.
         .systemLibrary(name: "CEpoll"),
+        // gzip for responses (zlib from Debian).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // The HTTP client that scrapes model servers' metrics pages.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // NIO-free HTTP/1.1 server. Knows nothing of Trainyard or SQL.
-        .target(name: "HTTPServer", dependencies: ["CEpoll", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "HTTPServer", dependencies: ["CEpoll", "CZlib", .product(name: "Logging", package: "swift-log")]),
         // Mustache templates compiled once into nodes, rendered against a typed value tree.
         .target(name: "TemplateEngine"),
         // Database protocol, rows, values and the migrator.

@@ -7,7 +7,7 @@
 #                                       HTML validator) and Python's venv, for the browser tests
 set -euo pipefail
 
-packages=(pkg-config libsqlite3-dev libpq-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libargon2-dev libcurl4-openssl-dev)
+packages=(pkg-config libsqlite3-dev libpq-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libargon2-dev libcurl4-openssl-dev zlib1g-dev)
 case "${1:-}" in
   --test) packages+=(postgresql) ;;
   --tracking) packages+=(python3 python3-venv) ;;

@@ -444,6 +444,25 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
+    /// Gzips a text-like body of `compressionMinBytes` or more for a client that accepts it.
+    /// Such a response says `Vary: Accept-Encoding` either way, so a cache never hands the
+    /// gzip form to a client that did not ask for it. A strong `ETag` becomes weak: the bytes
+    /// differ from the identity form's, the content does not.
+    private func compressIfWorthIt(_ response: inout HTTPResponse, for request: HTTPRequest) {
+        guard response.stream == nil, response.status != 204, response.status != 304, response.status >= 200,
+              response.body.count >= configuration.compressionMinBytes, response.headers["Content-Encoding"] == nil,
+              Gzip.isCompressible(contentType: response.headers["Content-Type"]) else { return }
+        if !response.headers.tokens("Vary").contains(where: { $0.lowercased() == "accept-encoding" }) {
+            response.headers.add("Vary", "Accept-Encoding")
+        }
+        guard request.method != "HEAD", Gzip.isAccepted(by: request),
+              let compressed = Gzip.compress(response.body, level: Int32(configuration.compressionLevel)),
+              compressed.count < response.body.count else { return }
+        response.body = compressed
+        response.headers.set("Content-Encoding", "gzip")
+        if let etag = response.headers["ETag"], etag.hasPrefix("\"") { response.headers.set("ETag", "W/" + etag) }
+    }
+
     /// A trusted proxy's well-formed `X-Request-Id`, or a new id.
     private func requestID(for request: HTTPRequest, from connection: Connection) -> String {
         if let given = request.headers["X-Request-Id"], RequestIDGenerator.isWellFormed(given),
@@ -857,6 +876,7 @@ public final class HTTPServer: @unchecked Sendable {
         lock.unlock()
         let headOnly = request.method == "HEAD"
         if !request.requestID.isEmpty { response.headers.set("X-Request-Id", request.requestID) }
+        if configuration.compressionLevel > 0 { compressIfWorthIt(&response, for: request) }
         // An HTTP/1.0 client cannot read chunks: the close is what ends a streamed body.
         if ResponseSerializer.isStreamed(response) && !headOnly && request.version == .http10 { keepAlive = false }
         var bytes: [UInt8]

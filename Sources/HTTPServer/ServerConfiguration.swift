@@ -51,6 +51,11 @@ public struct ServerConfiguration {
     /// Peer addresses whose `X-Request-Id` is taken as the request's id (a proxy that made one
     /// already); from anyone else the header is ignored and the server makes an id.
     public var requestIDTrusted: @Sendable (String) -> Bool = { _ in false }
+    /// zlib level for `Content-Encoding: gzip` (1 fastest … 9 smallest); 0 turns it off. Only
+    /// text-like bodies of at least `compressionMinBytes` are compressed, never for HEAD, 304
+    /// or a streamed body, and only for clients that send `Accept-Encoding: gzip`.
+    public var compressionLevel = 4
+    public var compressionMinBytes = 1024
     /// Pipelined responses answered on the event loop for one connection before the others get
     /// a turn.
     public var maxResponsesPerTurn = 64

@@ -55,7 +55,35 @@ public final class StaticFiles: HTTPResponder {
         guard let body = cachedContents(of: file) else {
             return .text("Not Found\n", status: 404)
         }
+        if body.count >= 1024, Gzip.isCompressible(contentType: headers["Content-Type"]) {
+            // The server would gzip it on every request; the cached gzip form costs nothing.
+            headers.add("Vary", "Accept-Encoding")
+            if request.method == "GET", Gzip.isAccepted(by: request), let compressed = cachedGzip(of: file, body: body) {
+                headers.set("Content-Encoding", "gzip")
+                headers.set("ETag", "W/" + file.etag)
+                return HTTPResponse(status: 200, headers: headers, body: compressed)
+            }
+        }
         return HTTPResponse(status: 200, headers: headers, body: body)
+    }
+
+    /// Gzip forms of cached files, made once per file version at the smallest setting.
+    private var gzipCache: [String: (etag: String, body: [UInt8])] = [:]
+
+    private func cachedGzip(of file: ResolvedFile, body: [UInt8]) -> [UInt8]? {
+        cacheLock.lock()
+        if let hit = gzipCache[file.path], hit.etag == file.etag {
+            cacheLock.unlock()
+            return hit.body
+        }
+        cacheLock.unlock()
+        guard let compressed = Gzip.compress(body, level: 9), compressed.count < body.count else { return nil }
+        if body.count <= Self.maxCachedFileBytes {
+            cacheLock.lock()
+            if cache[file.path]?.etag == file.etag { gzipCache[file.path] = (file.etag, compressed) }
+            cacheLock.unlock()
+        }
+        return compressed
     }
 
     /// Contents of small files, keyed by path and validated by the ETag (size and mtime), so an

@@ -125,6 +125,8 @@ struct Serve: ParsableCommand {
     var maxQueuedRequests: Int?
     @Option(name: .customLong("max-queue-wait"), help: "Seconds a request may wait for a worker before it gets 503 unrun (default 30).")
     var maxQueueWait: Double?
+    @Option(name: .customLong("gzip-level"), help: "zlib level 1–9 for gzip responses to clients that accept it; 0 = off (default 4).")
+    var gzipLevel: Int?
     @Option(name: .customLong("metrics-port"),
             help: "Serve Prometheus metrics at /metrics on this port, apart from the app (default: off; 0 picks a free one).")
     var metricsPort: Int?
@@ -181,6 +183,7 @@ struct Serve: ParsableCommand {
         if let maxConnectionLifetime { server.maxConnectionLifetime = max(1, maxConnectionLifetime) }
         if let maxQueuedRequests { server.maxQueuedRequests = max(1, maxQueuedRequests) }
         if let maxQueueWait { server.maxQueueWait = max(0.1, maxQueueWait) }
+        if let gzipLevel { server.compressionLevel = min(9, max(0, gzipLevel)) }
         // A reverse proxy carries every user's connections from its one address.
         let proxies = Set(config.trustedProxies)
         let isProxy: @Sendable (String) -> Bool = { address in
