@@ -8,6 +8,8 @@ import Storage
 /// history row and adjusts `deployment_status_counts`.
 struct DeploymentStore {
     let database: Database
+    /// See `defaultSearchCandidateLimit`; tests lower it to take the other path on small data.
+    var searchCandidateLimit = DeploymentStore.defaultSearchCandidateLimit
 
     static let model = ModelStore.Join(alias: "m")
     static let job = JobStore.Join(alias: "j")
@@ -54,6 +56,8 @@ struct DeploymentStore {
     /// the history rows; `filters.attention` to deployments a guardrail has flagged.
     func list(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>, filters: Filters = Filters()) throws -> ListResult<DeploymentListRow> {
         var p = SQLParameters()
+        var filters = filters
+        filters.search = try searchPlan(slice.search)
         if filters.liveAt != nil { return try listLiveAt(slice, filters: filters) }
         let clauses = Self.tableClauses(slice, filters: filters, &p)
         let rows = try database.query("SELECT \(Self.listColumns) FROM deployments d \(clauses.page(slice, &p))", p.values)
@@ -91,6 +95,8 @@ struct DeploymentStore {
     func listBatch(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>, filters: Filters = Filters(), after cursor: ListCursor?,
                    limit: Int) throws -> ListBatch<DeploymentListRow> {
         var p = SQLParameters()
+        var filters = filters
+        filters.search = try searchPlan(slice.search)
         let clauses = Self.tableClauses(slice, filters: filters, &p)
         let rows = try database.query("""
             SELECT \(Self.listColumns), \(clauses.sortKey) AS \(ListClauses.sortKeyColumn) FROM deployments d \(clauses.batch(after: cursor, limit: limit, &p))
@@ -120,7 +126,12 @@ struct DeploymentStore {
         if let up = filters.up {
             conditions.append("EXISTS (SELECT 1 FROM inference_sources s WHERE s.deployment_id = d.id AND s.kind = 'scraped' AND s.up = \(up ? 1 : 0))")
         }
-        if let search = slice.searchCondition(["model_name", "name"], &p) { conditions.append(search) }
+        switch filters.search {
+        case .index(let phrase):
+            conditions.append("d.id IN (SELECT rowid FROM deployments_search WHERE deployments_search MATCH \(p.add(.text(phrase))))")
+        case .like:
+            if let search = slice.searchCondition(["model_name", "name"], &p) { conditions.append(search) }
+        }
         if let status = slice.statusCondition("status", &p) { conditions.append(status) }
         let column: String = switch slice.sort {
         case .model: "model_name"
@@ -165,8 +176,37 @@ struct DeploymentStore {
         var up: Bool?
         /// With `liveAt`: which rows a read considers (the page reads the two parts apart).
         var scope = Scope.any
+        /// How `q` is matched; the store decides (see `searchPlan`).
+        var search = SearchPlan.like
 
         enum Scope: Equatable { case any, notDeleted, deletedSince }
+    }
+
+    /// How a `q` search reads the table. `like`: `LOWER(column) LIKE '%q%'` on each row the
+    /// sort index walks (PostgreSQL's trigram indexes serve it; on SQLite it costs a read per
+    /// row until the page is full, which is quick when many rows match). `index`: the rows the
+    /// trigram index finds, then sorted (quick when few match).
+    enum SearchPlan: Equatable {
+        case like
+        case index(phrase: String)
+    }
+
+    /// Candidates counted beyond this make walking the sort index the cheaper read: a page of
+    /// 26 rows is then found within about 26 × rows / 5,000 rows (520 at 100k, 5,200 at 1M),
+    /// while sorting the candidates would cost more than that.
+    static let defaultSearchCandidateLimit = 5_000
+
+    /// Chooses how to read `search`: on SQLite, the trigram index when it finds fewer than
+    /// `searchCandidateLimit` rows (counting stops there); otherwise, and for searches under
+    /// three characters (no trigram), `LIKE`.
+    func searchPlan(_ search: String) throws -> SearchPlan {
+        guard database.dialect == .sqlite, search.unicodeScalars.count >= 3 else { return .like }
+        // A quoted FTS5 phrase: every character literal, `"` doubled.
+        let phrase = "\"" + search.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        let count = try database.queryOne("""
+            SELECT COUNT(*) AS n FROM (SELECT rowid FROM deployments_search WHERE deployments_search MATCH $1 LIMIT $2)
+            """, [.text(phrase), .int(Int64(searchCandidateLimit))])?.int("n") ?? 0
+        return count < searchCandidateLimit ? .index(phrase: phrase) : .like
     }
 
     /// Deployments a guardrail has flagged, longest-flagged first.

@@ -221,6 +221,7 @@ enum SQLiteSchema {
         Migration(version: 5, name: "tracking_runs_and_any_metric", sql: SchemaVersion5.sql(for: .sqlite), rebuildsTables: true),
         Migration(version: 6, name: "deployment_revisions_failures_guardrails", sql: SchemaVersion6.sql(for: .sqlite)),
         Migration(version: 7, name: "inference_sources", sql: SchemaVersion7.sql(for: .sqlite)),
+        Migration(version: 8, name: "deployments_search_index", sql: SchemaVersion8.sql(for: .sqlite)),
     ]
 }
 
@@ -234,6 +235,7 @@ enum PostgresSchema {
         Migration(version: 5, name: "tracking_runs_and_any_metric", sql: SchemaVersion5.sql(for: .postgres)),
         Migration(version: 6, name: "deployment_revisions_failures_guardrails", sql: SchemaVersion6.sql(for: .postgres)),
         Migration(version: 7, name: "inference_sources", sql: SchemaVersion7.sql(for: .postgres)),
+        Migration(version: 8, name: "deployments_search_index", sql: SchemaVersion8.sql(for: .postgres)),
     ]
 }
 

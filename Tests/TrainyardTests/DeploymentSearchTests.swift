@@ -1,0 +1,71 @@
+import Foundation
+import Storage
+import Testing
+import TrainyardTestSupport
+@testable import Trainyard
+
+/// The table's `q` search through the trigram index finds exactly what a case-insensitive
+/// substring match over the model and deployment names finds, on both drivers and on both of
+/// SQLite's paths (the index's candidates, or `LIKE` along the sort index).
+@Suite struct DeploymentSearchTests {
+    static let names = ["Llama-3 8B", "LLAMA Guard", "mistral-7b_instruct", "50% off", "say \"hi\"", "Über Model", "qwen2.5-coder"]
+    static let queries = ["llama", "LLaMa", "lam", "ll", "7b_", "_", "%", "50%", "\"hi\"", "\"", "über", "coder", "zzz", "a-3 8", "Model", "b"]
+
+    func seed(_ db: Database) throws -> [(id: Int, model: String, name: String)] {
+        let model = try Fixtures.model(db, slug: "search-model", name: "Search Model")
+        var rows: [(Int, String, String)] = []
+        for (index, name) in Self.names.enumerated() {
+            let job = try Fixtures.completeJob(db, modelID: model, name: "search-\(index)")
+            let id = try Fixtures.deployment(db, jobID: job)
+            let modelName = index % 2 == 0 ? name : "Search Model"
+            let deploymentName = index % 2 == 0 ? "deployment-\(index)" : name
+            // Renaming goes through the update trigger that keeps the index in step.
+            try db.execute("UPDATE deployments SET model_name = $2, name = $3 WHERE id = $1",
+                           [.int(Int64(id)), .text(modelName), .text(deploymentName)])
+            rows.append((id, modelName, deploymentName))
+        }
+        try db.transaction { conn in try DeploymentStore.recount(conn) }
+        return rows
+    }
+
+    func slice(_ q: String) -> ListSlice<DeploymentSortKey, DeploymentStatus> {
+        ListSlice(search: q, statuses: [], sort: .created, direction: .desc, limit: 100, offset: 0)
+    }
+
+    @Test(arguments: TestDatabaseKind.enabled)
+    func indexedSearchMatchesASubstringSearch(_ kind: TestDatabaseKind) throws {
+        let db = try makeTestDatabase(kind)
+        defer { db.close() }
+        try Migrator(database: db, migrations: Schema.migrations(for: db.dialect)).migrate()
+        let rows = try seed(db)
+        for limit in [DeploymentStore.defaultSearchCandidateLimit, 1] {
+            let store = DeploymentStore(database: db, searchCandidateLimit: limit)
+            for q in Self.queries {
+                let needle = q.lowercased()
+                let expected = Set(rows.filter { $0.model.lowercased().contains(needle) || $0.name.lowercased().contains(needle) }.map(\.id))
+                let found = Set(try store.list(slice(q)).rows.map(\.id))
+                // SQLite's LOWER folds ASCII only: non-ASCII case differences are left to the index.
+                if limit == 1 || kind == .postgres, q == "über" { continue }
+                #expect(found == expected, "q=\(q) limit=\(limit) on \(kind)")
+            }
+        }
+        // A renamed deployment is found by its new name only.
+        try db.execute("UPDATE deployments SET model_name = 'Renamed' WHERE id = $1", [.int(Int64(rows[0].id))])
+        let store = DeploymentStore(database: db)
+        #expect(!(try store.list(slice("llama-3")).rows.map(\.id).contains(rows[0].id)))
+        #expect(try store.list(slice("renamed")).rows.map(\.id) == [rows[0].id])
+    }
+
+    @Test func sqliteChoosesTheIndexForFewCandidatesAndLikeForMany() throws {
+        let db = try makeTestDatabase(.sqlite)
+        defer { db.close() }
+        try Migrator(database: db, migrations: Schema.migrations(for: db.dialect)).migrate()
+        _ = try seed(db)
+        let store = DeploymentStore(database: db, searchCandidateLimit: 3)
+        #expect(try store.searchPlan("llama") == .index(phrase: "\"llama\""))
+        #expect(try store.searchPlan("say \"hi\"") == .index(phrase: "\"say \"\"hi\"\"\""))
+        #expect(try store.searchPlan("deployment") == .like, "four candidates: past the limit of 3")
+        #expect(try store.searchPlan("ll") == .like, "under three characters there is no trigram")
+        #expect(try DeploymentStore(database: db).searchPlan("llama") == .index(phrase: "\"llama\""))
+    }
+}
