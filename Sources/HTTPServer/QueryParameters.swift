@@ -9,6 +9,9 @@
 public struct QueryParameters {
     /// The decoded pairs in the order they appeared.
     public var pairs: [(name: String, value: String)]
+    /// Whether a name or value decoded to bytes that are not UTF-8 (kept with U+FFFD in their
+    /// place). A form should refuse such input rather than store the replacement.
+    public private(set) var hasInvalidUTF8 = false
 
     /// Decodes `encoded`: pairs split on `&`, name and value on the first `=`, `+` becomes a
     /// space, percent escapes are decoded once, and malformed escapes are kept literally.
@@ -26,7 +29,9 @@ public struct QueryParameters {
                 name = piece
                 value = []
             }
-            pairs.append((name: formDecode(name), value: formDecode(value)))
+            let decodedName = formDecode(name), decodedValue = formDecode(value)
+            if !decodedName.valid || !decodedValue.valid { hasInvalidUTF8 = true }
+            pairs.append((name: decodedName.text, value: decodedValue.text))
         }
     }
 
@@ -47,6 +52,14 @@ public struct QueryParameters {
 
     /// Whether there are no pairs.
     public var isEmpty: Bool { pairs.isEmpty }
+
+    /// The first name given more than once, or nil. A form field sent twice is ambiguous:
+    /// which value would be meant?
+    public var firstRepeatedName: String? {
+        var seen = Set<String>()
+        for pair in pairs where !seen.insert(pair.name).inserted { return pair.name }
+        return nil
+    }
 
     /// Encodes pairs for a URL query (without the leading `?`): everything but unreserved
     /// characters (`A-Z a-z 0-9 - . _ ~`) is percent-encoded, so the result is safe in any URL.
@@ -116,11 +129,12 @@ func percentDecodeBytes<C: Collection>(_ bytes: C, plusAsSpace: Bool) -> [UInt8]
     return out
 }
 
-func formDecode(_ bytes: ArraySlice<UInt8>) -> String {
-    if !bytes.contains(UInt8(ascii: "%")) && !bytes.contains(UInt8(ascii: "+")) {
-        return String(decoding: bytes, as: UTF8.self)
-    }
-    return String(decoding: percentDecodeBytes(bytes, plusAsSpace: true), as: UTF8.self)
+/// The decoded text and whether its bytes were valid UTF-8 (if not, U+FFFD replaces them).
+func formDecode(_ bytes: ArraySlice<UInt8>) -> (text: String, valid: Bool) {
+    let decoded: [UInt8] = !bytes.contains(UInt8(ascii: "%")) && !bytes.contains(UInt8(ascii: "+"))
+        ? Array(bytes) : percentDecodeBytes(bytes, plusAsSpace: true)
+    if let text = String(validating: decoded, as: UTF8.self) { return (text, true) }
+    return (String(decoding: decoded, as: UTF8.self), false)
 }
 
 /// Decodes a path (or path segment) once; `+` is literal in paths.

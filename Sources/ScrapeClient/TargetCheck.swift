@@ -180,7 +180,7 @@ final class ParsedTarget {
         guard !text.isEmpty else {
             return .failure(TargetRefusal("Enter the URL of the target's /metrics page."))
         }
-        guard text.count <= TargetCheck.maxLength else {
+        guard text.unicodeScalars.count <= TargetCheck.maxLength else {
             return .failure(TargetRefusal("The URL is longer than \(TargetCheck.maxLength) characters."))
         }
         // Decide the scheme ourselves first: libcurl would also refuse
@@ -207,6 +207,10 @@ final class ParsedTarget {
             return .failure(TargetRefusal("The URL has no host."))
         }
 
+        // curl reads the URL as a C string: a NUL would cut it short unseen.
+        if text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            return .failure(TargetRefusal("The URL may not hold control characters."))
+        }
         guard let handle = curl_url() else {
             return .failure(TargetRefusal("The URL could not be checked (out of memory)."))
         }

@@ -21,6 +21,12 @@ final class TargetCheckTests: XCTestCase {
         XCTAssertEqual(refusal(TargetCheck.validate("")), "Enter the URL of the target's /metrics page.")
     }
 
+    func testControlCharactersAreRefusedNotCutShort() {
+        for url in ["http://127.0.0.1:9/metrics\u{0}z", "http://127.0.0.1:9/met\nrics", "http://127.0.0.1:9/\u{7F}"] {
+            XCTAssertEqual(refusal(TargetCheck.validate(url)), "The URL may not hold control characters.", url)
+        }
+    }
+
     func testSyntaxRefusals() {
         XCTAssertEqual(refusal(TargetCheck.validate("http://user:pw@127.0.0.1/")), "Credentials in the URL are not supported.")
         XCTAssertEqual(refusal(TargetCheck.validate("http://token@127.0.0.1/metrics")), "Credentials in the URL are not supported.")

@@ -15,15 +15,24 @@ import Testing
 
     /// Runs `executable` in `directory` and returns its process (started).
     func launch(_ executable: String, _ arguments: [String], in directory: String, environment: [String: String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = Pipe()
-        try process.run()
-        return process
+        // A binary written a moment ago can be "busy" (ETXTBSY) while another test thread's
+        // fork still holds the copy's descriptor until its exec; that clears within moments.
+        for attempt in 1... {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            process.currentDirectoryURL = URL(fileURLWithPath: directory)
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = Pipe()
+            do {
+                try process.run()
+                return process
+            } catch let error as NSError where attempt < 20 && (error.userInfo[NSUnderlyingErrorKey] as? NSError)?.code == Int(ETXTBSY) {
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+        fatalError("unreachable")
     }
 
     func waitForHealth(_ port: Int, while process: Process) -> Bool {

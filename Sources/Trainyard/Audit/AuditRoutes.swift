@@ -27,7 +27,7 @@ enum AuditRoutes {
             let types = Set(AuditAction.allCases.map(\.targetType))
             if let type = parts.first, types.contains(type) {
                 filter.targetType = type
-                if parts.count == 2, !parts[1].isEmpty { filter.targetID = String(parts[1].prefix(64)) }
+                if parts.count == 2, !parts[1].isEmpty { filter.targetID = parts[1].prefix(scalars: 64) }
                 request.addFilter("target", value: target, description: "on \(filter.targetID.map { "\(type) \($0)" } ?? type)")
             } else {
                 notes.append("There is no target “\(String(target.prefix(40)))”; use one of \(types.sorted().joined(separator: ", ")), optionally with :id.")

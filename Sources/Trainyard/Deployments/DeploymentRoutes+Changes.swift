@@ -70,7 +70,7 @@ extension DeploymentRoutes {
         }
         guard let earlier = try store.version(modelID: d.model.id, version), let job = try JobStore(database: app.database).find(earlier.jobID),
               let model = job.model else {
-            return .failure(RefusalMessage(text: "\(d.modelName) has no deployment \(String(version.prefix(40))) to roll back to.", notFound: true))
+            return .failure(RefusalMessage(text: "\(d.modelName) has no deployment \(version.prefix(scalars: 40)) to roll back to.", notFound: true))
         }
         guard job.status == .complete else {
             return .failure(RefusalMessage(text: "\(notCompleteMessage); the job of \(version) is \(job.status.rawValue)."))

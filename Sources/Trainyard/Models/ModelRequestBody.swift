@@ -35,7 +35,7 @@ struct ModelRequestBody {
         for (key, value) in object {
             guard ModelForm.fields.contains(key) else {
                 throw HTTPError(status: 400, title: "Bad request",
-                                message: "Unknown field '\(String(key.prefix(40)))': send name, slug, parameters, context_length or card.")
+                                message: "Unknown field '\(key.prefix(scalars: 40))': send name, slug, parameters, context_length or card.")
             }
             if let text = value.text(asString: textFields.contains(key)) {
                 body.fields[key] = text

@@ -70,7 +70,7 @@ extension ModelRoutes {
 
     // MARK: Shared
 
-    static func noSuchModelAPI(_ slug: String) -> String { "There is no model with the slug '\(String(slug.prefix(64)))'." }
+    static func noSuchModelAPI(_ slug: String) -> String { "There is no model with the slug '\(slug.prefix(scalars: 64))'." }
 
     static func requireModelAPI(_ app: TrainyardApp, _ ctx: WebContext) throws -> CatalogueModel {
         let slug = ctx.parameter("slug") ?? ""

@@ -34,7 +34,7 @@ enum ModelRoutes {
         let model = try requireModel(app, ctx)
         let store = DeploymentStore(database: app.database)
         // "What was live at T?", answered from the deployments' history rows.
-        let liveAtText = String((ctx.request.query["live_at"] ?? "").prefix(64))
+        let liveAtText = (ctx.request.query["live_at"] ?? "").prefix(scalars: 64)
         var liveAt: ModelView.LiveAt?
         if !liveAtText.isEmpty {
             if let instant = Instant.parse(liveAtText) {

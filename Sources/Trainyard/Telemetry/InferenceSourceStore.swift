@@ -185,7 +185,7 @@ struct InferenceSourceStore {
                 try conn.execute("""
                     UPDATE inference_sources SET up = 0, down_since = CASE WHEN up = 0 THEN down_since ELSE $2 END,
                         last_error = $3, last_scrape_at = $2, state = $4, failures = $5, next_scrape_at = $6 WHERE deployment_id = $1
-                    """, [.int(Int64(d.id)), .date(at), .text(String(message.prefix(500))), SQLValue(state), .int(Int64(failures)), .date(retry)])
+                    """, [.int(Int64(d.id)), .date(at), .text(message.prefix(scalars: 500)), SQLValue(state), .int(Int64(failures)), .date(retry)])
             case .scraped(let snapshot):
                 let advanced = ScrapeState.advance(ScrapeState.decode(try row.optionalString("state")), with: snapshot, at: at,
                                                    maxAge: Self.maxReadingAge(interval: try row.optionalInt("interval_seconds") ?? SourceForm.defaultInterval))

@@ -22,7 +22,7 @@ struct PushedWindows {
         // The top level is {"windows": [ {field: scalar, …}, … ]}; anything else is refused whole.
         guard let object = try? JSONDecoder().decode([String: [[String: JSONScalar]]].self, from: Data(body)) else { return .failure(shape) }
         if let unknown = object.keys.sorted().first(where: { $0 != "windows" }) {
-            return .failure(Refusal(field: String(unknown.prefix(40)), message: "Unknown field '\(String(unknown.prefix(40)))': send windows."))
+            return .failure(Refusal(field: unknown.prefix(scalars: 40), message: "Unknown field '\(unknown.prefix(scalars: 40))': send windows."))
         }
         guard let list = object["windows"], !list.isEmpty else {
             return .failure(Refusal(field: "windows", message: "Send at least one window, such as \(example)."))
@@ -37,7 +37,7 @@ struct PushedWindows {
         for (index, window) in list.enumerated() {
             let at = "windows[\(index)]"
             if let unknown = window.keys.sorted().first(where: { !fields.contains($0) }) {
-                return .failure(Refusal(field: at, message: "\(at) has an unknown field '\(String(unknown.prefix(40)))': send \(fields.joined(separator: ", "))."))
+                return .failure(Refusal(field: at, message: "\(at) has an unknown field '\(unknown.prefix(scalars: 40))': send \(fields.joined(separator: ", "))."))
             }
             guard case .string(let text)? = window["minute"], let date = Instant.parse(text) else {
                 return .failure(Refusal(field: at + ".minute", message: "\(at).minute must be the minute's start in ISO 8601, such as 2026-12-02T09:14:00Z."))

@@ -106,12 +106,14 @@ struct SourceForm {
         let failures = name("failure_counter", "failure counter", required: false)
         let matcherText = values["error_matcher"]!.trimmingCharacters(in: .whitespaces)
         var matcher: String?
-        if !matcherText.isEmpty {
+        if matcherText.utf8.count > 2000 {
+            errors["error_matcher"] = "Keep the error matcher to 2,000 characters or fewer."
+        } else if !matcherText.isEmpty {
             do {
                 _ = try LabelMatcher.parseList(matcherText)
                 matcher = matcherText
             } catch {
-                errors["error_matcher"] = "The error matcher is not a label matcher (such as status=~\"5..\"): \(error)"
+                errors["error_matcher"] = "The error matcher is not a label matcher (such as status=~\"5..\"): \("\(error)".prefix(scalars: 160))"
             }
         }
         if failures != nil, matcher != nil {
@@ -130,5 +132,5 @@ struct SourceForm {
         return letter(first) && text.utf8.allSatisfy { letter($0) || ($0 >= 0x30 && $0 <= 0x39) }
     }
 
-    static func clipped(_ text: String) -> String { text.count > 60 ? String(text.prefix(60)) + "…" : text }
+    static func clipped(_ text: String) -> String { text.unicodeScalars.count > 60 ? text.prefix(scalars: 60) + "…" : text }
 }

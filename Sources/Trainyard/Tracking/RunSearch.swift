@@ -276,7 +276,7 @@ struct RunSearch {
             s.skipSpace()
             if s.atEnd { return clauses }
             guard s.keyword("AND") else {
-                throw TrackingError.invalid("Invalid clause(s) in filter string: clauses are joined with AND (got '\(String(s.chars[s.i...]).prefix(20))').")
+                throw TrackingError.invalid("Invalid clause(s) in filter string: clauses are joined with AND (got '\(String(s.chars[s.i...]).prefix(scalars: 20))').")
             }
         }
     }

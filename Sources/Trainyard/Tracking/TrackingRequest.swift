@@ -155,6 +155,6 @@ enum TrackingLimits {
     }
 
     static func checkLength(_ text: String, limit: Int, entity: String) throws {
-        if text.count > limit { throw TrackingError.invalid("'\(entity)' exceeds the maximum length of \(limit) characters") }
+        if text.unicodeScalars.count > limit { throw TrackingError.invalid("'\(entity)' exceeds the maximum length of \(limit) characters") }
     }
 }

@@ -43,10 +43,35 @@ struct DecimalRule {
     func parse(_ text: String) -> Result<Double, InvalidInput>? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty else { return nil }
-        guard trimmed.utf8.count <= 32, let value = Double(trimmed), accepts(value) else {
+        guard trimmed.utf8.count <= 32, Self.isDecimal(trimmed), let value = Double(trimmed), accepts(value) else {
             return .failure(InvalidInput(field: field, message: message))
         }
         return .success(value)
+    }
+
+    /// Plain decimal notation only: `12`, `-0.5`, `.5`, `3e-4`. `Double.init` also takes hex
+    /// (`0x10`), `inf`, `nan`, and stops at a NUL, none of which a person means by a number.
+    static func isDecimal(_ text: String) -> Bool {
+        var bytes = text.utf8[...]
+        if let sign = bytes.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") { bytes = bytes.dropFirst() }
+        func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+        let whole = bytes.prefix(while: isDigit)
+        bytes = bytes.dropFirst(whole.count)
+        var fraction = 0
+        if bytes.first == UInt8(ascii: ".") {
+            bytes = bytes.dropFirst()
+            fraction = bytes.prefix(while: isDigit).count
+            bytes = bytes.dropFirst(fraction)
+        }
+        guard whole.count + fraction > 0 else { return false }
+        if let e = bytes.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            bytes = bytes.dropFirst()
+            if let sign = bytes.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") { bytes = bytes.dropFirst() }
+            let exponent = bytes.prefix(while: isDigit).count
+            guard exponent > 0 else { return false }
+            bytes = bytes.dropFirst(exponent)
+        }
+        return bytes.isEmpty
     }
 
     func accepts(_ value: Double) -> Bool {

@@ -47,6 +47,18 @@ public struct Flash: Codable, Equatable, Sendable {
                 if signed.utf8.count <= Self.maxCookieBytes { break }
             }
         }
+        if signed.utf8.count > Self.maxCookieBytes {
+            // Messages that quote what was typed: shorten them, and as a last resort keep only
+            // the message, so the refusal is always seen (a browser drops an oversized cookie).
+            candidate.message = candidate.message.prefix(scalars: 600)
+            candidate.fieldErrors = candidate.fieldErrors.mapValues { $0.prefix(scalars: 200) }
+            signed = signer.sign(Array((try? encoder.encode(candidate)) ?? Data()))
+            if signed.utf8.count > Self.maxCookieBytes {
+                candidate.fieldErrors = [:]
+                candidate.message = candidate.message.prefix(scalars: 300)
+                signed = signer.sign(Array((try? encoder.encode(candidate)) ?? Data()))
+            }
+        }
         return signed
     }
 

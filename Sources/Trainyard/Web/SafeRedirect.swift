@@ -11,9 +11,21 @@ public enum SafeRedirect {
         return bytes.count <= 2048
     }
 
-    /// `target` when safe, otherwise `fallback`.
+    /// `target` when safe, otherwise `fallback`; bytes beyond ASCII are percent-encoded, so
+    /// the `Location` header stays ASCII as HTTP requires (`/deployments?q=über` →
+    /// `/deployments?q=%C3%BCber`).
     public static func path(_ target: String?, fallback: String) -> String {
         guard let target, isSafe(target) else { return fallback }
-        return target
+        guard target.utf8.contains(where: { $0 >= 0x80 }) else { return target }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for byte in target.utf8 {
+            if byte >= 0x80 {
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -30,7 +30,7 @@ public struct TableQuery: Equatable, Sendable {
                 defaultSort: String, defaultPerPage: Int = 25, statusName: String = "status") {
         self.statusName = statusName
         let text = (query["q"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        q = String(text.prefix(100))
+        q = text.prefix(scalars: 100)
         var seen = Set<String>()
         statuses = query.all(statusName).filter { allowed.contains($0) && seen.insert($0).inserted }
         statuses.sort { allowed.firstIndex(of: $0)! < allowed.firstIndex(of: $1)! }

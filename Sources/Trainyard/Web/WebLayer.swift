@@ -239,6 +239,9 @@ public final class WebLayer {
     private func refuse(_ ctx: WebContext, _ access: Access) -> HTTPResponse? {
         let request = ctx.request
         let isForm = request.method == "POST" && !ctx.isAPI
+        if isForm, let problem = Self.malformedForm(request) {
+            return errorPage(status: 400, title: "Form not accepted", message: problem + " Nothing was changed.", ctx)
+        }
         if case .signedIn(let role) = access {
             guard let actor = ctx.actor else {
                 if ctx.isAPI {
@@ -265,6 +268,18 @@ public final class WebLayer {
             return nil
         }
         if isForm && !csrfIsValid(ctx) { return formExpired(ctx) }
+        return nil
+    }
+
+    /// What makes a form body unusable as it stands: bytes that are not UTF-8 text (a browser
+    /// never sends them), or a field sent twice (no form here has one, and taking either value
+    /// would be a guess — `_csrf` twice must not let a forged token through beside a real one).
+    static func malformedForm(_ request: HTTPRequest) -> String? {
+        let form = request.formParameters
+        if form.hasInvalidUTF8 { return "The form sent bytes that are not UTF-8 text." }
+        if let name = form.firstRepeatedName {
+            return "The form sent the field “\(LogText.escaped(name, limit: 40))” more than once."
+        }
         return nil
     }
 

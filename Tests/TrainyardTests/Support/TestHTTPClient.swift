@@ -148,6 +148,16 @@ final class TestBrowser {
         return response
     }
 
+    /// POSTs `body` exactly as given (already form-encoded), with this browser's cookies.
+    @discardableResult
+    func postRaw(_ path: String, body: String) throws -> TestResponse {
+        let response = try TestHTTPClient.send(port: port, method: "POST", path: path,
+                                               headers: cookieHeader() + [("Content-Type", "application/x-www-form-urlencoded")],
+                                               body: body)
+        remember(response)
+        return response
+    }
+
     /// A request with this browser's cookies that changes nothing it remembers.
     func request(_ method: String, _ path: String) throws -> TestResponse {
         try TestHTTPClient.send(port: port, method: method, path: path, headers: cookieHeader())
