@@ -41,6 +41,10 @@ trap 'kill "$telemetry_pid" 2>/dev/null || true; rm -f "$build_log" "$telemetry_
 # Docs/openapi.json on a throwaway server and checks each answer against the document.
 bash scripts/api-schema-tests.sh
 
+# An attacker's view: a corpus of hostile values in every form field and query parameter the
+# crawl finds, plus raw-socket probes; each must be a 4xx or a flash with nothing changed.
+TRAINYARD_BIN="$(swift build -c release --show-bin-path)/trainyard" bash scripts/hostile-tests.sh
+
 # A user's view: headless Chromium through the whole journey, the Nu validator and axe-core
 # over every page, light and dark screenshots (into screenshots-tmp/, not committed).
 bash scripts/browser-tests.sh
