@@ -69,3 +69,46 @@ import TrainyardTestSupport
         #expect(try DeploymentStore(database: db).searchPlan("llama") == .index(phrase: "\"llama\""))
     }
 }
+
+/// Several statuses at once are read status by status along their indexes and merged; the page
+/// is exactly what one `status IN (…)` query sorting every row gives.
+@Suite struct DeploymentStatusSetTests {
+    @Test(arguments: TestDatabaseKind.enabled)
+    func mergedStatusReadsGiveTheSameRowsAndOrderAsOneSortedQuery(_ kind: TestDatabaseKind) throws {
+        let db = try makeTestDatabase(kind)
+        defer { db.close() }
+        try Migrator(database: db, migrations: Schema.migrations(for: db.dialect)).migrate()
+        let model = try Fixtures.model(db, slug: "set-model", name: "Set Model")
+        let statuses = ["active", "paused", "failed", "deploying"]
+        for i in 0..<40 {
+            let job = try Fixtures.completeJob(db, modelID: model, name: "set-\(i)")
+            let id = try Fixtures.deployment(db, jobID: job)
+            // Ties on purpose (i % 7), so the id must break them the same way on both reads.
+            try db.execute("UPDATE deployments SET status = $2, rps = $3, p95_ms = $4 WHERE id = $1",
+                           [.int(Int64(id)), .text(statuses[i % 4]), .double(Double(i % 7)), .double(Double((i * 13) % 40))])
+        }
+        try db.transaction { conn in try DeploymentStore.recount(conn) }
+        let store = DeploymentStore(database: db)
+        let sets: [[DeploymentStatus]] = [[.deploying, .failed], [.active, .paused, .failed], [.active, .paused, .failed, .deploying]]
+        for set in sets {
+            for (sort, column) in [(DeploymentSortKey.rps, "rps"), (.p95, "p95_ms"), (.created, "created_at"), (.model, "model_name")] {
+                for direction in [TableQuery.Direction.asc, .desc] {
+                    for offset in [0, 5, 17] {
+                        let slice = ListSlice<DeploymentSortKey, DeploymentStatus>(search: "", statuses: set, sort: sort, direction: direction,
+                                                                                   limit: 8, offset: offset)
+                        let dir = direction == .asc ? "ASC" : "DESC"
+                        let list = set.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+                        let expected = try db.query("""
+                            SELECT id FROM deployments WHERE deleted_at IS NULL AND status IN (\(list))
+                            ORDER BY \(column) \(dir), id \(dir) LIMIT 7 OFFSET \(offset)
+                            """).map { try $0.int("id") }
+                        let page = try store.list(slice)
+                        #expect(page.rows.map(\.id) == expected, "\(set) \(sort) \(direction) offset \(offset)")
+                        let total = try db.queryOne("SELECT COUNT(*) AS n FROM deployments WHERE deleted_at IS NULL AND status IN (\(list))")!.int("n")
+                        #expect(page.hasMore == (offset + 7 < total))
+                    }
+                }
+            }
+        }
+    }
+}
