@@ -290,6 +290,12 @@ class TestJourney:
         assert "of 3 running" in text_of(user, "#overview-heading + .stats")
 
     def test_14a_change_configuration_rolls_out_a_new_revision(self, user):
+        # Scaling made a revision of its own; the message below is the one for an active
+        # deployment, so wait for that rollout to finish first (under load it can take a while).
+        def serving():
+            user.refresh()
+            return not user.find_elements(By.CSS_SELECTOR, ".rollout-notice") and "Active" in text_of(user, "#overview-heading + .stats")
+        wait_for(serving, timeout=60, interval=0.5, message="the scaled deployment to be active with no rollout running")
         cpu = user.find_element(By.ID, "configure-cpu")
         current = float(cpu.get_attribute("value"))
         wanted = current + 1 if current < 32 else current - 1
