@@ -80,7 +80,15 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: "\(directory)/bin", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Self.builtBinary, toPath: "\(directory)/bin/trainyard")
+        // Copied by `cp`, not by this process: a descriptor this process opened to write the copy
+        // could be inherited by a `serve` another test spawns at that moment, and an executable
+        // open for writing anywhere cannot be run (ETXTBSY) for as long as that server lives.
+        let copy = Process()
+        copy.executableURL = URL(fileURLWithPath: "/bin/cp")
+        copy.arguments = [Self.builtBinary, "\(directory)/bin/trainyard"]
+        try copy.run()
+        copy.waitUntilExit()
+        #expect(copy.terminationStatus == 0)
         let server = try launch("\(directory)/bin/trainyard",
                                 ["serve", "--port", "0", "--data-dir", "\(directory)/data"],
                                 in: "/", environment: ["PATH": "/usr/bin:/bin", "HOME": directory])
