@@ -192,8 +192,9 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     host, port = server.server_address[:2]
-    print(f"model server: listening on http://{host}:{port}", flush=True)
     try:
+        # Inside the try: a SIGTERM sent the moment this line is read must still end cleanly.
+        print(f"model server: listening on http://{host}:{port}", flush=True)
         server.serve_forever(poll_interval=0.05)
     except KeyboardInterrupt:
         pass
