@@ -181,7 +181,7 @@ public final class StaticFiles: HTTPResponder {
     }
 
     /// Weak comparison, as RFC 9110 prescribes for If-None-Match.
-    static func matches(_ ifNoneMatch: String, etag: String) -> Bool {
+    public static func matches(_ ifNoneMatch: String, etag: String) -> Bool {
         let ours = etag.hasPrefix("W/") ? String(etag.dropFirst(2)) : etag
         for candidate in ifNoneMatch.split(separator: ",") {
             var tag = trimOWS(candidate)

@@ -12,6 +12,9 @@ import Foundation
 public final class TemplateLibrary: Sendable {
     private let templates: [CompiledTemplate]
     private let indexByName: [String: Int]
+    /// A hash of every template's name and source (FNV-1a, 64 bits): the same templates give the
+    /// same value in every process, so it can stand in pages' ETags for "this build's markup".
+    public let fingerprint: UInt64
 
     /// Loads every `*.mustache` under `directory`, recursively. A template's name is its
     /// path relative to `directory` without the extension: `layout`, `partials/flash`,
@@ -53,6 +56,14 @@ public final class TemplateLibrary: Sendable {
         }
         self.templates = templates
         self.indexByName = indexByName
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for name in names {
+            for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            hash = (hash ^ 0xff) &* 0x100_0000_01b3
+            for byte in sources[name]!.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            hash = (hash ^ 0xfe) &* 0x100_0000_01b3
+        }
+        fingerprint = hash
     }
 
     /// Renders the template `name` against `context`. Throws for an unknown name or a

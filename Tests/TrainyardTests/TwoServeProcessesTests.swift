@@ -117,6 +117,72 @@ import Glibc
         }
     }
 
+    /// The jobs table's ETag is the same from both processes, and a change made through one is
+    /// a new tag on the other: the tag comes from the database's change counters, not from
+    /// anything a process keeps.
+    func shareTags(on db: Database, serveArguments: [String]) throws {
+        let ports = (try Self.freePort(), try Self.freePort())
+        let first = try spawnServe(serveArguments, port: ports.0)
+        let second = try spawnServe(serveArguments, port: ports.1)
+        defer { _ = stop(first); _ = stop(second) }
+        let ready = Date().addingTimeInterval(30)
+        while (try? db.query("SELECT version FROM change_counters")) == nil && Date() < ready { Thread.sleep(forTimeInterval: 0.1) }
+        waitForServer(ports.0)
+        waitForServer(ports.1)
+        _ = try AccountCommands.createUser(db, username: "tag-user", role: "operator", displayName: "", password: RunningApp.password)
+        // A finished job: nothing for either process's runners to do, so only the test writes.
+        _ = try Fixtures.completeJob(db, modelID: try Fixtures.model(db))
+        let one = TestBrowser(port: ports.0)
+        try one.signIn("tag-user", RunningApp.password)
+        let other = TestBrowser(port: ports.1)
+        other.cookies = one.cookies
+        let path = "/training/jobs"
+
+        /// The tag from the first process and the second's answer to it; tried again if the
+        /// pair straddled one of the tags' 10-second clock steps.
+        func agreement() throws -> (tag: String, answer: TestResponse) {
+            var last: (String, TestResponse)?
+            for _ in 0..<3 {
+                let tag = try #require(try one.request("GET", path).header("ETag"))
+                let answer = try other.request("GET", path, headers: [("If-None-Match", tag)])
+                if answer.status == 304 { return (tag, answer) }
+                last = (tag, answer)
+            }
+            return try #require(last)
+        }
+        let before = try agreement()
+        #expect(before.answer.status == 304, "the second process answers the first one's tag with a 304")
+
+        // A model added through the second process shows in the first one's model filter.
+        try other.get("/models/new")
+        #expect(try other.post("/models", [("name", "Tagged Model"), ("slug", ""), ("parameters", "1.2B"), ("context_length", "4096"),
+                                           ("card", "")]).status == 303)
+        try other.get("/models")   // shows the flash once; a page with one has no tag
+        let changed = try one.request("GET", path, headers: [("If-None-Match", before.tag)])
+        #expect(changed.status == 200, "the first process sees the other's change")
+        #expect(changed.body.contains("Tagged Model"))
+        #expect(changed.header("ETag") != before.tag)
+        #expect(try agreement().answer.status == 304, "and both agree on the new tag")
+    }
+
+    @Test func tagsAgreeAcrossProcessesOnSQLite() throws {
+        let dir = NSTemporaryDirectory() + "trainyard-tags-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let db = try SQLiteDatabase(path: dir + "/trainyard.sqlite")
+        defer { db.close() }
+        try Migrator(database: db, migrations: Schema.migrations(for: db.dialect)).migrate()
+        try shareTags(on: db, serveArguments: ["--data-dir", dir])
+    }
+
+    @Test(.enabled(if: !TestEnvironment.skipPostgres, "PostgreSQL left out explicitly with TRAINYARD_SKIP_POSTGRES=1"))
+    func tagsAgreeAcrossProcessesOnPostgreSQL() throws {
+        let db = try makeTestDatabase(.postgres)
+        defer { db.close() }
+        let url = try #require(connectionURL(of: db))
+        try shareTags(on: db, serveArguments: ["--database-url", url])
+    }
+
     @Test(.enabled(if: !TestEnvironment.skipPostgres, "PostgreSQL left out explicitly with TRAINYARD_SKIP_POSTGRES=1"))
     func onPostgreSQL() throws {
         let db = try makeTestDatabase(.postgres)

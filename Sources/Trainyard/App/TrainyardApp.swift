@@ -38,6 +38,8 @@ public final class TrainyardApp: HTTPResponder {
         self.authenticator = SessionAuthenticator(accounts: AccountStore(database: database), configuration: configuration)
         web.authenticator = authenticator
         web.metrics = metrics
+        let counters = ChangeCounters(database: database)
+        web.changeVersion = { try counters.version(of: $0.tables) }
         self.staticFiles = StaticFiles(root: configuration.publicDirectory, urlPrefix: "/static/")
         self.docs = try DocsLibrary(directory: configuration.docsDirectory)
         self.openAPI = try OpenAPIDocument(directory: configuration.docsDirectory)
@@ -88,9 +90,10 @@ public final class TrainyardApp: HTTPResponder {
 
     /// Registers a page; every handler runs inside the web boundary. Pages need a signed-in
     /// user unless `access` says otherwise.
-    func get(_ pattern: String, access: Access = .signedIn(.viewer), _ handler: @escaping WebLayer.Handler) {
+    /// With `version`, the page has an `ETag` from the change counters it names (see `PageVersion`).
+    func get(_ pattern: String, access: Access = .signedIn(.viewer), version: PageVersion? = nil, _ handler: @escaping WebLayer.Handler) {
         routeTable.append(RouteInfo(method: "GET", pattern: pattern, access: access))
-        router.get(pattern) { [unowned self] request in self.web.handle(request, access: access, handler) }
+        router.get(pattern) { [unowned self] request in self.web.handle(request, access: access, version: version, handler) }
     }
 
     /// Registers an action. Who may press it is part of the route, never left to the handler.

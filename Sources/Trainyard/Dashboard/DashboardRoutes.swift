@@ -5,7 +5,7 @@ import TemplateEngine
 /// `GET /`: jobs by status, deployed models by status, the latest jobs and deployments.
 enum DashboardRoutes {
     static func add(to app: TrainyardApp) {
-        app.get("/") { [unowned app] ctx in try showDashboard(app, ctx) }
+        app.get("/", version: .anyTable) { [unowned app] ctx in try showDashboard(app, ctx) }
     }
 
     static func showDashboard(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {

@@ -8,9 +8,9 @@ import HTTPServer
 /// `Docs/openapi.json` describes every route; `OpenAPITests` holds the two together.
 enum DeploymentAPI {
     static func add(to app: TrainyardApp) {
-        app.get(Paths.deploymentsAPI) { [unowned app] ctx in try listDeployments(app, ctx) }
+        app.get(Paths.deploymentsAPI, version: DeploymentRoutes.tableVersion) { [unowned app] ctx in try listDeployments(app, ctx) }
         app.post(Paths.deploymentsAPI, access: .signedIn(.operator)) { [unowned app] ctx in try refusing { try createDeployment(app, ctx) } }
-        app.get(Paths.deploymentsAPI + "/{id}") { [unowned app] ctx in try showDeployment(app, ctx) }
+        app.get(Paths.deploymentsAPI + "/{id}", version: .anyTable) { [unowned app] ctx in try showDeployment(app, ctx) }
         app.delete(Paths.deploymentsAPI + "/{id}", access: .signedIn(.operator)) { [unowned app] ctx in try change(app, ctx, .delete) }
         app.post(Paths.deploymentsAPI + "/{id}/pause", access: .signedIn(.operator)) { [unowned app] ctx in try change(app, ctx, .pause) }
         app.post(Paths.deploymentsAPI + "/{id}/resume", access: .signedIn(.operator)) { [unowned app] ctx in try change(app, ctx, .resume) }

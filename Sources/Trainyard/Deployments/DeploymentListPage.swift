@@ -13,6 +13,9 @@ extension DeploymentRoutes {
         path: Paths.deployments, noun: "Deployments", defaultSort: .created, exportable: true)
     /// P50 and P99 sort from links under the table rather than columns of their own.
     static let headerKeys: [DeploymentSortKey] = [.model, .version, .status, .rps, .p95, .errors, .created]
+    /// What the table and its filters read (`live_at` the history, `source` the sources, `up`
+    /// the replicas), for its ETag.
+    static let tableVersion = PageVersion(.deployments, .deploymentStatusCounts, .deploymentStatusHistory, .inferenceSources, .deploymentReplicas)
 
     static func listDeployments(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
         var request = ListRequest(list, ctx.request.query)

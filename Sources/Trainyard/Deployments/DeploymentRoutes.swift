@@ -5,13 +5,13 @@ import TemplateEngine
 /// Deploy completed jobs, list and inspect deployments, pause, resume, scale and delete them.
 enum DeploymentRoutes {
     static func add(to app: TrainyardApp) {
-        app.get("/deployments") { [unowned app] ctx in try listDeployments(app, ctx) }
+        app.get("/deployments", version: DeploymentRoutes.tableVersion) { [unowned app] ctx in try listDeployments(app, ctx) }
         for format in ExportFormat.allCases {
             app.get(Paths.export(Paths.deployments, format)) { [unowned app] ctx in try exportDeployments(app, ctx, format) }
         }
         app.get("/deployments/new", access: .signedIn(.operator)) { [unowned app] ctx in try showDeployForm(app, ctx) }
         app.post("/deployments", access: .signedIn(.operator)) { [unowned app] ctx in try createDeployment(app, ctx) }
-        app.get("/deployments/{id}") { [unowned app] ctx in try showDeployment(app, ctx) }
+        app.get("/deployments/{id}", version: .anyTable) { [unowned app] ctx in try showDeployment(app, ctx) }
         app.post("/deployments/{id}/pause", access: .signedIn(.operator)) { [unowned app] ctx in try changeDeployment(app, ctx, .pause) }
         app.post("/deployments/{id}/resume", access: .signedIn(.operator)) { [unowned app] ctx in try changeDeployment(app, ctx, .resume) }
         app.post("/deployments/{id}/scale", access: .signedIn(.operator)) { [unowned app] ctx in try scaleDeployment(app, ctx) }

@@ -7,16 +7,16 @@ import TemplateEngine
 /// admins add, edit and delete models through forms and the JSON API.
 enum ModelRoutes {
     static func add(to app: TrainyardApp) {
-        app.get("/models") { [unowned app] ctx in try listModels(app, ctx) }
+        app.get("/models", version: .anyTable) { [unowned app] ctx in try listModels(app, ctx) }
         // Before `/models/{slug}`, which would take "new" for a slug (`ModelRules.reservedSlugs`).
         app.get(Paths.newModel, access: .signedIn(.operator)) { [unowned app] ctx in try showNewModelForm(app, ctx) }
         app.post("/models", access: .signedIn(.operator)) { [unowned app] ctx in try createModel(app, ctx) }
-        app.get("/models/{slug}") { [unowned app] ctx in try showModel(app, ctx) }
+        app.get("/models/{slug}", version: .anyTable) { [unowned app] ctx in try showModel(app, ctx) }
         app.get("/models/{slug}/edit", access: .signedIn(.operator)) { [unowned app] ctx in try showEditModelForm(app, ctx) }
         app.post("/models/{slug}", access: .signedIn(.operator)) { [unowned app] ctx in try updateModel(app, ctx) }
         app.post("/models/{slug}/delete", access: .signedIn(.operator)) { [unowned app] ctx in try deleteModel(app, ctx) }
 
-        app.get("/api/models") { [unowned app] ctx in try listModelsAPI(app, ctx) }
+        app.get("/api/models", version: .anyTable) { [unowned app] ctx in try listModelsAPI(app, ctx) }
         app.post("/api/models", access: .signedIn(.operator)) { [unowned app] ctx in try createModelAPI(app, ctx) }
         app.get("/api/models/{slug}") { [unowned app] ctx in try showModelAPI(app, ctx) }
         app.post("/api/models/{slug}", access: .signedIn(.operator)) { [unowned app] ctx in try updateModelAPI(app, ctx) }

@@ -222,6 +222,7 @@ enum SQLiteSchema {
         Migration(version: 6, name: "deployment_revisions_failures_guardrails", sql: SchemaVersion6.sql(for: .sqlite)),
         Migration(version: 7, name: "inference_sources", sql: SchemaVersion7.sql(for: .sqlite)),
         Migration(version: 8, name: "deployments_search_index", sql: SchemaVersion8.sql(for: .sqlite)),
+        Migration(version: 9, name: "change_counters", sql: SchemaVersion9.sql(for: .sqlite)),
     ]
 }
 
@@ -236,6 +237,7 @@ enum PostgresSchema {
         Migration(version: 6, name: "deployment_revisions_failures_guardrails", sql: SchemaVersion6.sql(for: .postgres)),
         Migration(version: 7, name: "inference_sources", sql: SchemaVersion7.sql(for: .postgres)),
         Migration(version: 8, name: "deployments_search_index", sql: SchemaVersion8.sql(for: .postgres)),
+        Migration(version: 9, name: "change_counters", sql: SchemaVersion9.sql(for: .postgres)),
     ]
 }
 

@@ -6,6 +6,9 @@ import TemplateEngine
 extension TrainingRoutes {
     static let list = ListDefinition<JobSortKey, JobStatus>(path: Paths.jobs, noun: "Jobs", defaultSort: .created, exportable: true)
 
+    /// What the table, its model and experiment filters and its Deploy links read, for its ETag.
+    static let tableVersion = PageVersion(.trainingJobs, .jobStatusCounts, .experiments, .models, .deployments, .jobMetricSummaries)
+
     static func listJobs(_ app: TrainyardApp, _ ctx: WebContext) throws -> HTTPResponse {
         let query = try JobListQuery(app, ctx.request.query)
         let jobs = JobStore(database: app.database)

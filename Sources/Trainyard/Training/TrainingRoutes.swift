@@ -7,11 +7,11 @@ enum TrainingRoutes {
     static func add(to app: TrainyardApp) {
         app.get("/training/configure", access: .signedIn(.operator)) { [unowned app] ctx in try showConfigureForm(app, ctx) }
         app.post("/training/jobs", access: .signedIn(.operator)) { [unowned app] ctx in try createJob(app, ctx) }
-        app.get("/training/jobs") { [unowned app] ctx in try listJobs(app, ctx) }
+        app.get("/training/jobs", version: TrainingRoutes.tableVersion) { [unowned app] ctx in try listJobs(app, ctx) }
         for format in ExportFormat.allCases {
             app.get(Paths.export(Paths.jobs, format)) { [unowned app] ctx in try exportJobs(app, ctx, format) }
         }
-        app.get("/training/jobs/{id}") { [unowned app] ctx in try showJob(app, ctx) }
+        app.get("/training/jobs/{id}", version: .anyTable) { [unowned app] ctx in try showJob(app, ctx) }
         app.get("/training/jobs/{id}/live") { [unowned app] ctx in try liveJob(app, ctx) }
         app.post("/training/jobs/{id}/start", access: .signedIn(.operator)) { [unowned app] ctx in try startJob(app, ctx) }
         app.post("/training/jobs/{id}/stop", access: .signedIn(.operator)) { [unowned app] ctx in try stopJob(app, ctx) }

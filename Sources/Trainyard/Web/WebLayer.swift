@@ -96,6 +96,11 @@ public final class WebLayer {
     private let flashSigner: Signer
     private let sessionSigner: Signer
     private let csrfSigner: Signer
+    private let etagSigner: Signer
+    /// Reads the change counters a conditional page names (set by the app); nil: no ETags.
+    var changeVersion: ((PageVersion) throws -> Int64)?
+    /// The clock the tags' 10-second steps follow (tests set it).
+    var now: () -> Date = { Date() }
     let clients: ClientPolicy
     weak var authenticator: Authenticator?
 
@@ -111,6 +116,7 @@ public final class WebLayer {
         self.flashSigner = root.derived(purpose: "flash")
         self.sessionSigner = root.derived(purpose: "session")
         self.csrfSigner = root.derived(purpose: "csrf")
+        self.etagSigner = root.derived(purpose: "etag")
         self.clients = clients
     }
 
@@ -123,13 +129,24 @@ public final class WebLayer {
     /// Runs `handler` for `request`: builds the context, finds who is signed in, applies
     /// `access` (anonymous → sign-in page or 401; too low a role → 403; nothing runs), refuses
     /// form POSTs without a valid CSRF token, maps thrown errors to pages, and sets the cookies.
-    public func handle(_ request: HTTPRequest, access: Access, _ handler: Handler) -> HTTPResponse {
+    ///
+    /// With `version`, a GET carries an `ETag`, and one whose `If-None-Match` still matches is a
+    /// `304` without running the handler.
+    func handle(_ request: HTTPRequest, access: Access, version: PageVersion? = nil, _ handler: Handler) -> HTTPResponse {
         let ctx = makeContext(for: request)
         var response: HTTPResponse
+        var etag: String?
         do {
             try authenticate(ctx)
             if let refusal = refuse(ctx, access) {
                 response = refusal
+            } else if let version, let tag = try entityTag(ctx, version) {
+                etag = tag
+                if let sent = request.headers["If-None-Match"], StaticFiles.matches(sent, etag: tag) {
+                    response = HTTPResponse(status: 304)
+                } else {
+                    response = try handler(ctx)
+                }
             } else {
                 response = try handler(ctx)
             }
@@ -158,7 +175,11 @@ public final class WebLayer {
                                  message: "The request could not be completed. It has been logged.", ctx)
         }
         for cookie in ctx.cookiesToSet { response.headers.add("Set-Cookie", cookie) }
-        if !ctx.cookiesToSet.isEmpty || request.method != "GET" || ctx.actor != nil {
+        if let etag, response.status == 200 || response.status == 304 {
+            // Kept by the browser only, and asked for again each time: the tag makes that a 304.
+            response.headers.set("ETag", etag)
+            response.headers.set("Cache-Control", ctx.actor != nil ? "private, no-cache" : "no-cache")
+        } else if !ctx.cookiesToSet.isEmpty || request.method != "GET" || ctx.actor != nil {
             // Pages for a signed-in user, or carrying a flash or a fresh token, are never replayed from a shared cache.
             response.headers.set("Cache-Control", "no-store")
         } else if response.headers["Cache-Control"] == nil {
@@ -166,6 +187,22 @@ public final class WebLayer {
         }
         response.actor = ctx.actor?.username
         return response
+    }
+
+    /// The page's tag for this request, or nil when it must not have one: not a GET or HEAD,
+    /// a flash to show once, or cookies to set on a page (a new session means a new CSRF token
+    /// anyway). JSON has no forms, so its tag leaves the token out and a session cookie set
+    /// beside it does not matter.
+    private func entityTag(_ ctx: WebContext, _ version: PageVersion) throws -> String? {
+        let method = ctx.request.method
+        guard method == "GET" || method == "HEAD", ctx.flash == nil, ctx.isAPI || ctx.cookiesToSet.isEmpty, let changeVersion else { return nil }
+        let counted = try changeVersion(version)
+        let step = Int64((now().timeIntervalSince1970 / PageVersion.clockStep).rounded(.down))
+        let actor = ctx.actor.map { $0.username + "\u{1}" + $0.role.rawValue + "\u{1}" + $0.displayName } ?? ""
+        // A MAC, not a plain hash: the tag says nothing about the CSRF token it covers.
+        let mac = etagSigner.mac(String(templates.fingerprint, radix: 16) + "|" + String(counted) + "|" + String(step) + "|"
+                                 + actor + "|" + (ctx.isAPI ? "" : ctx.csrfToken))
+        return "W/\"" + mac.prefix(32) + "\""
     }
 
     private func makeContext(for request: HTTPRequest) -> WebContext {

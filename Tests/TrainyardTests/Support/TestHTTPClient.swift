@@ -158,9 +158,9 @@ final class TestBrowser {
         return response
     }
 
-    /// A request with this browser's cookies that changes nothing it remembers.
-    func request(_ method: String, _ path: String) throws -> TestResponse {
-        try TestHTTPClient.send(port: port, method: method, path: path, headers: cookieHeader())
+    /// A request with this browser's cookies (and `headers`) that changes nothing it remembers.
+    func request(_ method: String, _ path: String, headers: [(String, String)] = []) throws -> TestResponse {
+        try TestHTTPClient.send(port: port, method: method, path: path, headers: cookieHeader() + headers)
     }
 
     struct SignInFailed: Error, CustomStringConvertible { var description: String }
