@@ -60,8 +60,10 @@ let package = Package(
             ]
         ),
 
+        // Counts heap allocations for the bench (it replaces malloc and friends process-wide).
+        .target(name: "CAllocCount", path: "Sources/CAllocCount"),
         .executableTarget(name: "TrainyardBench", dependencies: [
-            "TemplateEngine", "Trainyard", "HTTPServer", "Storage", "StorageSQLite", "PrometheusText",
+            "TemplateEngine", "Trainyard", "HTTPServer", "Storage", "StorageSQLite", "PrometheusText", "CAllocCount",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TrainyardBench"),
 

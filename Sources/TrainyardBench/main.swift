@@ -13,6 +13,7 @@ struct Benchmark {
 let benchmarks: [(name: String, benchmark: Benchmark)] = [
     ("templates", Benchmark(summary: "render the 50-row deployments page (layout + partials) from bench/templates", run: templateBenchmark)),
     ("exposition", Benchmark(summary: "parse metrics pages as the scraper does (bench/scrape.sh makes them and compares)", run: expositionBenchmark)),
+    ("table", Benchmark(summary: "the deployments table [rows] [path] through the app: server time and heap allocations per request (run from the repository root)", run: tableBenchmark)),
     ("monitor", Benchmark(summary: "the training monitor page of a 100,000-step job through the app (run from the repository root)", run: monitorBenchmark)),
 ]
 

@@ -162,6 +162,7 @@ enum ReplicaStatus: String, CaseIterable, Sendable, BadgeStatus {
     case pending, starting, running, stopping, stopped, failed
 
     var label: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
+    static let badges = Badge.table(ReplicaStatus.self)
 
     var tone: String {
         switch self {

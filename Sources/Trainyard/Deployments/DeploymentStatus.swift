@@ -33,7 +33,9 @@ public enum DeploymentStatus: String, CaseIterable, Sendable {
     }
 }
 
-extension DeploymentStatus: ListStatusFilter, BadgeStatus {}
+extension DeploymentStatus: ListStatusFilter, BadgeStatus {
+    static let badges = Badge.table(DeploymentStatus.self)
+}
 
 /// The columns the deployments table sorts by (`?sort=`).
 enum DeploymentSortKey: String, ListSortKey {

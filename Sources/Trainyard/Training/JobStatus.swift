@@ -31,7 +31,9 @@ public enum JobStatus: String, CaseIterable, Sendable {
     }
 }
 
-extension JobStatus: ListStatusFilter, BadgeStatus {}
+extension JobStatus: ListStatusFilter, BadgeStatus {
+    static let badges = Badge.table(JobStatus.self)
+}
 
 /// The columns the jobs list sorts by (`?sort=`).
 enum JobSortKey: String, ListSortKey {

@@ -3,26 +3,36 @@ import TemplateEngine
 
 /// How numbers, times and durations are written on pages, in one place.
 enum Format {
-    static func iso(_ date: Date) -> String {
-        // Formatted by hand: gmtime_r is thread-safe and cheap, unlike a shared formatter.
-        var t = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        return String(Int(parts.tm_year) + 1900) + "-" + pad2(Int(parts.tm_mon) + 1) + "-" + pad2(Int(parts.tm_mday)) + "T"
-            + pad2(Int(parts.tm_hour)) + ":" + pad2(Int(parts.tm_min)) + ":" + pad2(Int(parts.tm_sec)) + "Z"
-    }
+    /// "2026-11-23T17:26:05Z".
+    static func iso(_ date: Date) -> String { written(date, withSeconds: true) }
 
     /// "2026-11-23 17:26 UTC", shown on hover.
-    static func exact(_ date: Date) -> String {
+    static func exact(_ date: Date) -> String { written(date, withSeconds: false) }
+
+    /// Both forms, written into the string's own storage: tables call this twice per row, and
+    /// gmtime_r is thread-safe and cheap where a shared formatter is neither.
+    private static func written(_ date: Date, withSeconds: Bool) -> String {
         var t = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
         gmtime_r(&t, &parts)
-        return String(Int(parts.tm_year) + 1900) + "-" + pad2(Int(parts.tm_mon) + 1) + "-" + pad2(Int(parts.tm_mday)) + " "
-            + pad2(Int(parts.tm_hour)) + ":" + pad2(Int(parts.tm_min)) + " UTC"
+        let year = Int(parts.tm_year) + 1900
+        guard (0...9999).contains(year) else { return withSeconds ? "\(year)" : "year \(year)" }
+        return String(unsafeUninitializedCapacity: 20) { buffer in
+            var i = 0
+            func put(_ byte: UInt8) { buffer[i] = byte; i += 1 }
+            func two(_ n: Int32) { put(UInt8(48 + n / 10)); put(UInt8(48 + n % 10)) }
+            two(Int32(year / 100)); two(Int32(year % 100))
+            put(UInt8(ascii: "-")); two(parts.tm_mon + 1); put(UInt8(ascii: "-")); two(parts.tm_mday)
+            put(withSeconds ? UInt8(ascii: "T") : UInt8(ascii: " "))
+            two(parts.tm_hour); put(UInt8(ascii: ":")); two(parts.tm_min)
+            if withSeconds {
+                put(UInt8(ascii: ":")); two(parts.tm_sec); put(UInt8(ascii: "Z"))
+            } else {
+                for byte in " UTC".utf8 { put(byte) }
+            }
+            return i
+        }
     }
-
-    /// Two digits; `String(format:)` costs several times more, and tables call this per row.
-    private static func pad2(_ n: Int) -> String { n < 10 ? "0" + String(n) : String(n) }
 
     static func relative(_ date: Date, now: Date) -> String {
         let seconds = Int(now.timeIntervalSince(date))
@@ -129,14 +139,24 @@ enum Format {
 }
 
 /// Status badges: colour (tone), icon and text together.
-protocol BadgeStatus: RawRepresentable where RawValue == String {
+protocol BadgeStatus: RawRepresentable, Hashable, CaseIterable where RawValue == String {
     var label: String { get }
     var tone: String { get }
     var icon: String { get }
+    /// Every status's badge, built once (`Badge.table`): a table shows one per row.
+    static var badges: [Self: TemplateValue] { get }
 }
 
 enum Badge {
     static func of<S: BadgeStatus>(_ status: S) -> TemplateValue {
+        S.badges[status] ?? make(status)
+    }
+
+    static func table<S: BadgeStatus>(_ type: S.Type) -> [S: TemplateValue] {
+        Dictionary(uniqueKeysWithValues: S.allCases.map { ($0, make($0)) })
+    }
+
+    private static func make<S: BadgeStatus>(_ status: S) -> TemplateValue {
         ["label": .string(status.label), "tone": .string(status.tone), "icon": .string(status.icon), "value": .string(status.rawValue)]
     }
 }
