@@ -131,15 +131,20 @@ struct Renderer {
         var i = stack.count - 1
         var found: TemplateValue?
         while i >= 0 {
-            if case .object(let members) = stack[i], let value = members[path.first] {
-                found = value
+            switch stack[i] {
+            case .object(let members):
+                if let value = members[path.first] { found = value }
+            case .record(let keys, let values):
+                if let at = keys.position(of: path.first) { found = values[at] }
+            default:
                 break
             }
+            if found != nil { break }
             i -= 1
         }
         guard var value = found else { return nil }
         for key in path.rest {
-            guard case .object(let members) = value, let next = members[key] else { return nil }
+            guard let next = value[key] else { return nil }
             value = next
         }
         return value
@@ -160,7 +165,7 @@ struct Renderer {
             out.append(String(number))
         case .bool(let flag):
             out.append(flag ? "true" : "false")
-        case .null, .list, .object:
+        case .null, .list, .object, .record:
             break
         }
     }

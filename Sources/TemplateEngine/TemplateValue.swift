@@ -16,6 +16,9 @@ public enum TemplateValue: Sendable, Equatable {
     case double(Double)
     case list([TemplateValue])
     case object([String: TemplateValue])
+    /// An object of a shape many share (a table's rows): the names once, the values in their
+    /// order. Built without hashing a key, and looked up by comparing a handful of short names.
+    case record(TemplateKeys, [TemplateValue])
     case null
 
     /// `.string(s)` when present, `.null` otherwise, so `{{#x}}` hides a missing value.
@@ -50,16 +53,47 @@ public enum TemplateValue: Sendable, Equatable {
         case .int(let n): return n != 0
         case .double(let d): return d != 0
         case .list(let items): return !items.isEmpty
-        case .object: return true
+        case .object, .record: return true
         case .null: return false
         }
     }
 
     /// The member `key` of an object, or nil.
     public subscript(key: String) -> TemplateValue? {
-        if case .object(let members) = self { return members[key] }
+        switch self {
+        case .object(let members): return members[key]
+        case .record(let keys, let values): return keys.position(of: key).map { values[$0] }
+        default: return nil
+        }
+    }
+}
+
+/// The member names of a `.record` shape, made once per shape (`static let`).
+///
+/// ```swift
+/// static let keys = TemplateKeys(["name", "href"])
+/// .record(Self.keys, [.string(name), .string(href)])
+/// ```
+public final class TemplateKeys: Sendable, Equatable {
+    public let names: [String]
+
+    public init(_ names: [String]) {
+        precondition(Set(names).count == names.count, "a record's names are distinct")
+        self.names = names
+    }
+
+    /// Where `name` is: a linear scan, cheaper than hashing for the dozen or two short names a row has.
+    @inline(__always)
+    public func position(of name: String) -> Int? {
+        var i = 0
+        while i < names.count {
+            if names[i] == name { return i }
+            i += 1
+        }
         return nil
     }
+
+    public static func == (a: TemplateKeys, b: TemplateKeys) -> Bool { a === b || a.names == b.names }
 }
 
 extension TemplateValue: ExpressibleByStringLiteral {

@@ -245,3 +245,25 @@ func render(_ template: String, _ context: TemplateValue = [:], partials: [Strin
         #expect(try render("Hi,\n  {{<p}}{{/p}}\n", partials: ["p": "one\ntwo\n"]) == "Hi,\n  one\n  two\n")
     }
 }
+
+@Suite struct RecordTests {
+    static let keys = TemplateKeys(["name", "href", "when", "flag"])
+
+    func row(_ name: String, flag: TemplateValue = .null) -> TemplateValue {
+        .record(Self.keys, [.string(name), .string("/d/" + name), ["iso": "2026-01-01"], flag])
+    }
+
+    @Test func aRecordRendersLikeTheObjectWithTheSameMembers() throws {
+        let template = "{{#rows}}<a href=\"{{href}}\">{{name}}</a> {{when.iso}}{{#flag}}!{{/flag}}{{^flag}}.{{/flag}} {{title}}|{{/rows}}"
+        let records: TemplateValue = ["title": "T", "rows": [row("a<b"), row("c", flag: true)]]
+        let objects: TemplateValue = ["title": "T", "rows": [
+            ["name": "a<b", "href": "/d/a<b", "when": ["iso": "2026-01-01"], "flag": .null],
+            ["name": "c", "href": "/d/c", "when": ["iso": "2026-01-01"], "flag": true],
+        ]]
+        let out = try render(template, records)
+        #expect(out == (try render(template, objects)))
+        #expect(out == "<a href=\"/d/a&lt;b\">a&lt;b</a> 2026-01-01. T|<a href=\"/d/c\">c</a> 2026-01-01! T|")
+        #expect(try render("{{#r}}{{missing}}{{name}}{{/r}}", ["r": row("x")]) == "x", "a name the record lacks is looked up outside it")
+        #expect(row("x")["href"] == .string("/d/x") && row("x")["nope"] == nil)
+    }
+}

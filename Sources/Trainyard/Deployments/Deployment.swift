@@ -107,11 +107,20 @@ extension DeploymentStats {
     private static func ratio(_ a: Double, _ b: Double) -> Double? { b > 0 ? a / b : nil }
     private static func times(_ r: Double) -> String { Format.fixed(r, 1) + "×" }
 
+    /// The severity alone, for the table, which writes a note only beside a flag.
+    var p95Severity: Severity {
+        guard let r = Self.ratio(p95, p50) else { return .healthy }
+        return r > Self.p95CriticalRatio ? .critical : r > Self.p95WarningRatio ? .warning : .healthy
+    }
+
     var p95Health: HealthCheck {
         guard let r = Self.ratio(p95, p50) else { return HealthCheck(severity: .healthy, note: "no P50 to compare with") }
-        if r > Self.p95CriticalRatio { return HealthCheck(severity: .critical, note: "Critical: \(Self.times(r)) P50, above 10×") }
-        if r > Self.p95WarningRatio { return HealthCheck(severity: .warning, note: "Warning: \(Self.times(r)) P50, above 5×") }
-        return HealthCheck(severity: .healthy, note: "Healthy: \(Self.times(r)) P50, up to 5×")
+        let note = switch p95Severity {
+        case .critical: "Critical: \(Self.times(r)) P50, above 10×"
+        case .warning: "Warning: \(Self.times(r)) P50, above 5×"
+        case .healthy: "Healthy: \(Self.times(r)) P50, up to 5×"
+        }
+        return HealthCheck(severity: p95Severity, note: note)
     }
 
     var p99Health: HealthCheck {
@@ -128,6 +137,12 @@ extension DeploymentStats {
     }
 
     /// Against `baseline`, the mean requests per second of the hour before (0: none yet).
+    func trafficSeverity(baseline: Double) -> Severity {
+        guard baseline > 0 else { return .healthy }
+        if rps <= 0 { return .critical }
+        return 1 - rps / baseline > Self.trafficDropWarning ? .warning : .healthy
+    }
+
     func trafficHealth(baseline: Double) -> HealthCheck {
         guard baseline > 0 else { return HealthCheck(severity: .healthy, note: "no earlier hour to compare with yet") }
         if rps <= 0 { return HealthCheck(severity: .critical, note: "Critical: no traffic (last hour \(Format.requestsPerSecond(baseline)) req/s)") }

@@ -81,22 +81,24 @@ struct DeploymentListView: PageView {
         var row: DeploymentListRow
         var now: Date
 
+        /// One record per row (the names once for the table), in `keys`' order.
+        static let keys = TemplateKeys(["model", "name", "href", "version", "status", "running", "target", "active", "rps", "rpsFlag",
+                                        "p95", "p95Flag", "errors", "errorsFlag", "attention", "source", "scrapeDown", "created"])
+
         var templateValue: TemplateValue {
-            let active = row.status == .active
-            return [
-                "model": .string(row.modelName), "name": .string(row.name), "href": .string(Paths.deployment(row.id)),
-                "version": .string(row.version), "status": Badge.of(row.status),
-                "running": .int(row.runningReplicas), "target": .int(row.targetReplicas), "active": .bool(active),
-                "rps": .string(Format.requestsPerSecond(row.stats.rps)),
-                "rpsFlag": flag(row.stats.trafficHealth(baseline: row.rpsBaseline)),
-                "p95": .string(Format.milliseconds(row.stats.p95)),
-                "p95Flag": flag(row.stats.p95Health),
-                "errors": .string(Format.percent(row.stats.errorRate)), "errorsFlag": flag(row.stats.errorHealth),
-                "attention": .bool(row.needsAttention),
-                "source": row.metricsSource == .simulated ? .null : .string(row.metricsSource.rawValue),
-                "scrapeDown": .bool(row.scrapeDown),
-                "created": Format.timestamp(row.createdAt, now: now),
-            ]
+            .record(Self.keys, [
+                .string(row.modelName), .string(row.name), .string(Paths.deployment(row.id)), .string(row.version), Badge.of(row.status),
+                .int(row.runningReplicas), .int(row.targetReplicas), .bool(row.status == .active),
+                .string(Format.requestsPerSecond(row.stats.rps)),
+                row.stats.trafficSeverity(baseline: row.rpsBaseline) == .healthy ? .null : flag(row.stats.trafficHealth(baseline: row.rpsBaseline)),
+                .string(Format.milliseconds(row.stats.p95)),
+                row.stats.p95Severity == .healthy ? .null : flag(row.stats.p95Health),
+                .string(Format.percent(row.stats.errorRate)), flag(row.stats.errorHealth),
+                .bool(row.needsAttention),
+                row.metricsSource == .simulated ? .null : .string(row.metricsSource.rawValue),
+                .bool(row.scrapeDown),
+                Format.timestamp(row.createdAt, now: now),
+            ])
         }
 
         /// A figure's flag for the table: nothing when healthy, else the word and its reason.

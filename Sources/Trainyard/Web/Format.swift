@@ -51,8 +51,10 @@ enum Format {
 
     /// `{relative, exact, iso}` for a `<time>` element.
     static func timestamp(_ date: Date, now: Date) -> TemplateValue {
-        ["relative": .string(relative(date, now: now)), "exact": .string(exact(date)), "iso": .string(iso(date))]
+        .record(timeKeys, [.string(relative(date, now: now)), .string(exact(date)), .string(iso(date))])
     }
+
+    private static let timeKeys = TemplateKeys(["relative", "exact", "iso"])
 
     /// "42 s", "3 min 5 s", "2 h 10 min", "3 days".
     static func duration(_ seconds: Double) -> String {

@@ -6,11 +6,18 @@ import Foundation
 /// A signed value is `payload.signature`, both base64url. A value whose signature does not
 /// match is treated as absent: a tampered cookie is ignored, never trusted.
 public struct Signer: Sendable {
-    private let secret: [UInt8]
-    private var key: SymmetricKey { SymmetricKey(data: secret) }
+    /// Made once: a `SymmetricKey` copies its bytes into fresh storage each time one is made.
+    private let stored: ImmutableKey
+    private var key: SymmetricKey { stored.key }
 
     public init(secret: [UInt8]) {
-        self.secret = secret
+        stored = ImmutableKey(key: SymmetricKey(data: secret))
+    }
+
+    /// `SymmetricKey` is not marked Sendable, but it has no mutating API: after `init` its bytes
+    /// are only ever read, so sharing it between threads is safe.
+    private struct ImmutableKey: @unchecked Sendable {
+        let key: SymmetricKey
     }
 
     /// Derives a key for one purpose so a signature made for one cookie is useless in another.

@@ -27,3 +27,16 @@ import Testing
         #expect(Base64URL.decode("") == [])
     }
 }
+
+@Suite struct CookieHeaderTests {
+    @Test func pairsAreSplitOnceTrimmedAndTheFirstOfANameWins() {
+        let cookies = Cookies.parse(" ty_session=abc.def ;\tty_flash = x=y==; ty_session=second; lonely; empty=; =nameless")
+        #expect(cookies["ty_session"] == "abc.def")
+        #expect(cookies["ty_flash"] == "x=y==", "only the first = separates name and value")
+        #expect(cookies["empty"] == "")
+        #expect(cookies["lonely"] == nil)
+        #expect(cookies[""] == "nameless")
+        #expect(Cookies.parse(nil).isEmpty && Cookies.parse("").isEmpty)
+        #expect(Cookies.parse("naïve=é")["naïve"] == "é")
+    }
+}

@@ -75,3 +75,20 @@ import Testing
         #expect(LogText.escaped("ünïcode ok") == "ünïcode ok")
     }
 }
+
+@Suite struct HealthSeverityTests {
+    /// The table asks for the severity alone; it is the one the full check (with its note) gives.
+    @Test func theSeverityAloneAgreesWithTheCheck() {
+        for p50 in [0.0, 10, 100] {
+            for p95 in [0.0, 40, 400, 999, 1001, 5000] {
+                for rps in [0.0, 1, 10, 40] {
+                    let stats = DeploymentStats(rps: rps, p50: p50, p95: p95, p99: p95 * 2, errorRate: 0)
+                    #expect(stats.p95Severity == stats.p95Health.severity, "p50 \(p50) p95 \(p95)")
+                    for baseline in [0.0, 5, 20, 100] {
+                        #expect(stats.trafficSeverity(baseline: baseline) == stats.trafficHealth(baseline: baseline).severity, "rps \(rps) baseline \(baseline)")
+                    }
+                }
+            }
+        }
+    }
+}
