@@ -69,13 +69,19 @@ public struct QueryParameters {
     /// ```
     public static func encode(_ pairs: [(String, String)]) -> String {
         var out: [UInt8] = []
+        out.reserveCapacity(64)
         for (index, pair) in pairs.enumerated() {
             if index > 0 { out.append(UInt8(ascii: "&")) }
-            percentEncode(pair.0, into: &out)
-            out.append(UInt8(ascii: "="))
-            percentEncode(pair.1, into: &out)
+            appendPair(pair.0, pair.1, to: &out)
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `name=value`, both percent-encoded, to `out` (for callers building a whole URL in one buffer).
+    public static func appendPair(_ name: String, _ value: String, to out: inout [UInt8]) {
+        percentEncode(name, into: &out)
+        out.append(UInt8(ascii: "="))
+        percentEncode(value, into: &out)
     }
 }
 

@@ -25,8 +25,18 @@ public enum Paths {
 
     /// `path?query` from pairs, skipping empty values; the one encoder for links that keep filters.
     public static func with(_ path: String, _ pairs: [(String, String)]) -> String {
-        let kept = pairs.filter { !$0.1.isEmpty }
-        return kept.isEmpty ? path : path + "?" + QueryParameters.encode(kept)
+        guard pairs.contains(where: { !$0.1.isEmpty }) else { return path }
+        // One buffer for the whole URL: tables build a dozen of these links per request.
+        var out: [UInt8] = []
+        out.reserveCapacity(path.utf8.count + 80)
+        out.append(contentsOf: path.utf8)
+        var separator = UInt8(ascii: "?")
+        for (name, value) in pairs where !value.isEmpty {
+            out.append(separator)
+            separator = UInt8(ascii: "&")
+            QueryParameters.appendPair(name, value, to: &out)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func percentEncodeSegment(_ segment: String) -> String {
