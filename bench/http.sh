@@ -14,6 +14,7 @@ done
 swift build -c release --product trainyard >/dev/null
 bin="$(swift build -c release --show-bin-path)/trainyard"
 work=$(mktemp -d)
+chmod 755 "$work"   # nginx's workers run as another user: in a 0700 directory every answer would be a 403
 trap 'kill $(jobs -p) 2>/dev/null || true; nginx -p "$work/nginx" -c nginx.conf -s stop 2>/dev/null || true; rm -rf "$work"' EXIT
 
 source "$(dirname "$0")/signin.sh"
