@@ -108,7 +108,18 @@ final class PostgresConnection: DatabaseConnection {
         return handle
     }
 
-    private func run(_ sql: String, _ parameters: [SQLValue]) throws -> OpaquePointer {
+    /// A statement prepared on this connection, by its text and parameter types (a type is fixed
+    /// when it is prepared, so the same text with other types is another statement).
+    private struct StatementKey: Hashable {
+        let sql: String
+        let types: [Oid]
+    }
+    private var prepared: [StatementKey: String] = [:]
+    private var nextStatement = 0
+    /// Ad-hoc SQL past this many statements starts the cache over rather than grow it.
+    private static let preparedLimit = 256
+
+    private func run(_ sql: String, _ parameters: [SQLValue], retryStale: Bool = true) throws -> OpaquePointer {
         let conn = try open()
         var types = [Oid](repeating: 0, count: parameters.count)
         var texts = [UnsafeMutablePointer<CChar>?](repeating: nil, count: parameters.count)
@@ -125,18 +136,56 @@ final class PostgresConnection: DatabaseConnection {
             }
             texts[i] = encoded.map { strdup($0) }
         }
-        let result: OpaquePointer? = texts.withUnsafeBufferPointer { values in
-            values.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
-                PQexecParams(conn, sql, Int32(parameters.count), types, values.baseAddress, nil, nil, 0)
+        // Prepared once per connection: later runs skip parsing and planning on the server.
+        let key = StatementKey(sql: sql, types: types)
+        let name: String
+        if let known = prepared[key] {
+            name = known
+        } else {
+            if prepared.count >= Self.preparedLimit { try deallocateAll(conn) }
+            nextStatement += 1
+            name = "ty_\(nextStatement)"
+            let made = PQprepare(conn, name, sql, Int32(parameters.count), types)
+            defer { PQclear(made) }
+            try check(made, conn: conn, sql: sql)
+            prepared[key] = name
+        }
+        func execute() -> OpaquePointer? {
+            texts.withUnsafeBufferPointer { values in
+                values.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
+                    PQexecPrepared(conn, name, Int32(parameters.count), values.baseAddress, nil, nil, 0)
+                }
             }
+        }
+        var result = execute()
+        if retryStale, let failed = result, Self.isStalePlan(failed), !inTransaction {
+            // A migration changed what the statement returns: prepare it afresh, once.
+            PQclear(failed)
+            prepared[key] = nil
+            PQclear(PQexec(conn, "DEALLOCATE \(name)"))
+            return try run(sql, parameters, retryStale: false)
         }
         do {
             try check(result, conn: conn, sql: sql)
         } catch {
             PQclear(result)
+            result = nil
             throw error
         }
         return result!
+    }
+
+    /// "cached plan must not change result type": the table under a prepared statement changed.
+    private static func isStalePlan(_ result: OpaquePointer) -> Bool {
+        guard PQresultStatus(result) == PGRES_FATAL_ERROR, let state = PQresultErrorField(result, diagSQLState) else { return false }
+        return String(cString: state) == "0A000"
+    }
+
+    private func deallocateAll(_ conn: OpaquePointer) throws {
+        let result = PQexec(conn, "DEALLOCATE ALL")
+        defer { PQclear(result) }
+        try check(result, conn: conn, sql: "DEALLOCATE ALL")
+        prepared.removeAll(keepingCapacity: true)
     }
 
     /// Float text that PostgreSQL's float8 input accepts, exponents included.

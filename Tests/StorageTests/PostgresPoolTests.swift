@@ -35,6 +35,28 @@ struct PostgresPoolTests {
         #expect(try db.query("SELECT 1 AS one")[0].int("one") == 1)
     }
 
+    /// Statements are prepared once per connection; one whose table changed underneath
+    /// (a migration adding a column) is prepared again instead of failing, and the same text
+    /// with parameters of other types is a statement of its own.
+    @Test func aPreparedStatementSurvivesItsTableChangingAndOtherParameterTypes() throws {
+        let db = try makeTestDatabase(.postgres, poolSize: 1)
+        defer { db.close() }
+        try db.execute("CREATE TABLE prepared_probe (id BIGINT PRIMARY KEY, name TEXT)")
+        try db.execute("INSERT INTO prepared_probe VALUES (1, 'one'), (2, 'two')")
+        let select = "SELECT * FROM prepared_probe WHERE id = $1"
+        #expect(try db.query(select, [.int(1)]).first?.columns == ["id", "name"])
+        try db.execute("ALTER TABLE prepared_probe ADD COLUMN extra TEXT DEFAULT 'x'")
+        let after = try db.query(select, [.int(1)])
+        #expect(after.first?.columns == ["id", "name", "extra"])
+        #expect(try after.first?.string("extra") == "x")
+        #expect(try db.query(select, [.text("2")]).first?.string("name") == "two", "text where an int was: prepared apart")
+        #expect(try db.query(select, [.null]).isEmpty)
+        for i in 0..<300 {   // past the per-connection cache's limit: it starts over, nothing fails
+            #expect(try db.query("SELECT \(i) AS n").first?.int("n") == i)
+        }
+        #expect(try db.query(select, [.int(2)]).first?.string("name") == "two")
+    }
+
     @Test func statementAndLockTimeoutsAreTimeouts() throws {
         let db = try makeTestDatabase(.postgres)
         defer { db.close() }
