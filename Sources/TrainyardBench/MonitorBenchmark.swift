@@ -42,13 +42,7 @@ func monitorBenchmark(_ arguments: ArraySlice<String>) throws {
         }
         return job
     }
-    var config = AppConfiguration()
-    config.templatesDirectory = "Templates"
-    config.publicDirectory = "Public"
-    config.docsDirectory = "Docs"
-    var logger = Logger(label: "bench")
-    logger.logLevel = .error
-    let app = try TrainyardApp(configuration: config, database: database, secret: Array(repeating: 7, count: 32), logger: logger)
+    let app = try benchApp(database)
     var request = HTTPRequest(method: "GET", target: "/training/jobs/\(jobID)")
     request.headers.add("Cookie", try signIn(app, database))
     let clock = ContinuousClock()
@@ -62,6 +56,17 @@ func monitorBenchmark(_ arguments: ArraySlice<String>) throws {
     }
     print("monitor page of a \(steps)-step job: \(bytes) bytes (\(String(format: "%.1f", Double(bytes) / 1024)) KiB)")
     report("monitor page, later views (SQL + charts + templates, no socket)", samples)
+}
+
+/// The app over `database` with the repository's templates, public files and docs (run from its root).
+func benchApp(_ database: Database) throws -> TrainyardApp {
+    var config = AppConfiguration()
+    config.templatesDirectory = "Templates"
+    config.publicDirectory = "Public"
+    config.docsDirectory = "Docs"
+    var logger = Logger(label: "bench")
+    logger.logLevel = .error
+    return try TrainyardApp(configuration: config, database: database, secret: Array(repeating: 7, count: 32), logger: logger)
 }
 
 /// Signs a bench user in through the real form and returns the `Cookie` header of its session.

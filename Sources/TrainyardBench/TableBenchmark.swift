@@ -1,7 +1,6 @@
 import CAllocCount
 import Foundation
 import HTTPServer
-import Logging
 import Storage
 import StorageSQLite
 import Trainyard
@@ -19,13 +18,7 @@ func tableBenchmark(_ arguments: ArraySlice<String>) throws {
     let loaded = try clock.measure { _ = try DeploymentBulkLoader.load(database, rows: rows) }
     print("\(rows) deployments loaded in \(loaded)")
 
-    var config = AppConfiguration()
-    config.templatesDirectory = "Templates"
-    config.publicDirectory = "Public"
-    config.docsDirectory = "Docs"
-    var logger = Logger(label: "bench")
-    logger.logLevel = .error
-    let app = try TrainyardApp(configuration: config, database: database, secret: Array(repeating: 7, count: 32), logger: logger)
+    let app = try benchApp(database)
     var request = HTTPRequest(method: "GET", target: path)
     request.headers.add("Cookie", try signIn(app, database))
     let first = try app.respond(to: request)
