@@ -31,23 +31,26 @@ final class NamePath: Sendable {
 /// text belongs to a standalone partial whose indentation must start every line.
 final class TextChunk: Sendable {
     let text: String
-    let lines: [(text: String, isBlank: Bool, endsLine: Bool)]
+    /// `text` as UTF-8, copied into the output as is.
+    let bytes: [UInt8]
+    let lines: [(text: [UInt8], isBlank: Bool, endsLine: Bool)]
 
     init(_ text: String) {
         self.text = text
-        var lines: [(String, Bool, Bool)] = []
+        bytes = Array(text.utf8)
+        var lines: [([UInt8], Bool, Bool)] = []
         var start = text.startIndex
         var index = text.startIndex
         while index < text.endIndex {
             let next = text.index(after: index)
             if text[index] == "\n" || text[index] == "\r\n" {
                 let current = text[start..<next]
-                lines.append((String(current), current == "\n" || current == "\r\n", true))
+                lines.append((Array(current.utf8), current == "\n" || current == "\r\n", true))
                 start = next
             }
             index = next
         }
-        if start < text.endIndex { lines.append((String(text[start...]), false, false)) }
+        if start < text.endIndex { lines.append((Array(text[start...].utf8), false, false)) }
         self.lines = lines
     }
 }

@@ -1,4 +1,5 @@
-/// Renders compiled nodes into one growing string.
+/// Renders compiled nodes into one growing byte buffer (UTF-8): literal text is stored as bytes
+/// when templates load, so a render copies bytes and escapes values, with no string appends.
 ///
 /// All state lives in this struct and is created per render, so a library can be
 /// shared by any number of threads.
@@ -8,16 +9,16 @@ struct Renderer {
     static let maxDepth = 64
 
     let templates: [CompiledTemplate]
-    var out: String
+    var out: [UInt8]
     var stack: ContiguousArray<TemplateValue>
     /// Indentation of the standalone partials being rendered; empty almost always.
-    var indent = ""
+    var indent: [UInt8] = []
     var atLineStart = true
     var depth = 0
 
     init(templates: [CompiledTemplate], context: TemplateValue, capacity: Int) {
         self.templates = templates
-        out = ""
+        out = []
         out.reserveCapacity(capacity)
         stack = []
         stack.reserveCapacity(16)
@@ -29,7 +30,7 @@ struct Renderer {
             switch node {
             case .text(let chunk):
                 if indent.isEmpty {
-                    out.append(chunk.text)
+                    out.append(contentsOf: chunk.bytes)
                 } else {
                     writeIndented(chunk)
                 }
@@ -99,10 +100,10 @@ struct Renderer {
         let saved = indent
         if let tagIndent {
             // A standalone partial: its lines take the tag's indentation.
-            indent += tagIndent
+            indent.append(contentsOf: tagIndent.utf8)
             atLineStart = true
         } else {
-            indent = ""
+            indent = []
         }
         try render(templates[target].nodes, overrides, in: target)
         indent = saved
@@ -111,14 +112,14 @@ struct Renderer {
 
     @inline(__always)
     private mutating func startLine() {
-        out.append(indent)
+        out.append(contentsOf: indent)
         atLineStart = false
     }
 
     private mutating func writeIndented(_ chunk: TextChunk) {
         for line in chunk.lines {
-            if atLineStart && !line.isBlank { out.append(indent) }
-            out.append(line.text)
+            if atLineStart && !line.isBlank { out.append(contentsOf: indent) }
+            out.append(contentsOf: line.text)
             atLineStart = line.endsLine
         }
     }
@@ -157,21 +158,56 @@ struct Renderer {
             if escaped {
                 HTMLEscape.append(text, to: &out)
             } else {
-                out.append(text)
+                out.append(contentsOf: text.utf8)
             }
         case .int(let number):
-            out.append(String(number))
+            Self.appendDecimal(number, to: &out)
         case .double(let number):
-            out.append(String(number))
+            out.append(contentsOf: String(number).utf8)
         case .bool(let flag):
-            out.append(flag ? "true" : "false")
+            out.append(contentsOf: (flag ? "true" : "false").utf8)
         case .null, .list, .object, .record:
             break
         }
     }
 }
 
+extension Renderer {
+    /// `n` in decimal, digit by digit: numbers fill tables, and `String(n)` made one string each.
+    static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+        if n == 0 { out.append(UInt8(ascii: "0")); return }
+        var magnitude = n.magnitude
+        if n < 0 { out.append(UInt8(ascii: "-")) }
+        let start = out.count
+        while magnitude > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        }
+        out[start...].reverse()
+    }
+}
+
 enum HTMLEscape {
+    /// Appends `text` as UTF-8 with `& < > " '` escaped; runs with nothing to escape are copied in bulk.
+    static func append(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes in
+            var runStart = 0
+            for i in 0..<bytes.count where needsEscape(bytes[i]) {
+                if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+                switch bytes[i] {
+                case UInt8(ascii: "&"): out.append(contentsOf: "&amp;".utf8)
+                case UInt8(ascii: "<"): out.append(contentsOf: "&lt;".utf8)
+                case UInt8(ascii: ">"): out.append(contentsOf: "&gt;".utf8)
+                case UInt8(ascii: "\""): out.append(contentsOf: "&quot;".utf8)
+                default: out.append(contentsOf: "&#39;".utf8)
+                }
+                runStart = i + 1
+            }
+            if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
+        }
+    }
+
     /// Appends `text` with `& < > " '` escaped. Unchanged runs are copied in bulk; text
     /// with nothing to escape (the usual case) is appended in one call.
     static func append(_ text: String, to out: inout String) {

@@ -69,11 +69,18 @@ public final class TemplateLibrary: Sendable {
     /// Renders the template `name` against `context`. Throws for an unknown name or a
     /// runaway recursive partial; missing values render as nothing.
     public func render(_ name: String, _ context: TemplateValue) throws -> String {
+        String(decoding: try renderBytes(name, context), as: UTF8.self)
+    }
+
+    /// `render`'s output as UTF-8 bytes, ready to be a response body without another copy.
+    public func renderBytes(_ name: String, _ context: TemplateValue) throws -> [UInt8] {
         guard let index = indexByName[name] else {
             throw TemplateError(template: name, line: 0, column: 0, message: "unknown template")
         }
         let template = templates[index]
-        var renderer = Renderer(templates: templates, context: context, capacity: max(1024, template.textBytes * 4))
+        // A page is its template's text plus the layout's and the rows': 32 KiB holds most
+        // pages without the buffer growing (and copying) midway.
+        var renderer = Renderer(templates: templates, context: context, capacity: max(32 * 1024, template.textBytes * 4))
         try renderer.render(template.nodes, [:], in: index)
         return renderer.out
     }

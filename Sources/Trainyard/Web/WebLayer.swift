@@ -369,8 +369,8 @@ public final class WebLayer {
                 "link": flash.linkHref.map { ["label": .string(flash.linkLabel ?? $0), "href": .string($0)] } ?? .null,
             ]
         }
-        let html = try templates.render(template, .object(root))
-        return .html(html, status: status)
+        let html = try templates.renderBytes(template, .object(root))
+        return HTTPResponse(status: status, headers: HTTPHeaders([("Content-Type", "text/html; charset=utf-8")]), body: html)
     }
 
     /// `303 See Other` to `location` (same-site paths only) with the flash set for the next page.
