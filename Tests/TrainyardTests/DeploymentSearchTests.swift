@@ -56,7 +56,7 @@ import TrainyardTestSupport
         #expect(try store.list(slice("renamed")).rows.map(\.id) == [rows[0].id])
     }
 
-    @Test func sqliteChoosesTheIndexForFewCandidatesAndLikeForMany() throws {
+    @Test func sqliteChoosesTheIndexForFewCandidatesAndABoundedWalkForMany() throws {
         let db = try makeTestDatabase(.sqlite)
         defer { db.close() }
         try Migrator(database: db, migrations: Schema.migrations(for: db.dialect)).migrate()
@@ -64,9 +64,69 @@ import TrainyardTestSupport
         let store = DeploymentStore(database: db, searchCandidateLimit: 3)
         #expect(try store.searchPlan("llama") == .index(phrase: "\"llama\""))
         #expect(try store.searchPlan("say \"hi\"") == .index(phrase: "\"say \"\"hi\"\"\""))
-        #expect(try store.searchPlan("deployment") == .like, "four candidates: past the limit of 3")
+        #expect(try store.searchPlan("deployment") == .dense(phrase: "\"deployment\""), "four candidates: past the limit of 3")
         #expect(try store.searchPlan("ll") == .like, "under three characters there is no trigram")
         #expect(try DeploymentStore(database: db).searchPlan("llama") == .index(phrase: "\"llama\""))
+    }
+}
+
+/// Every way the store can read a searched page (the index's candidates sorted, a bounded walk
+/// along the order that finds enough, one that comes up short and falls back to the candidates,
+/// `LIKE` on PostgreSQL) gives exactly the rows and order of one query that filters and sorts
+/// every row, with one status, several or none, at any offset.
+@Suite struct DeploymentSearchPlanTests {
+    @Test(arguments: TestDatabaseKind.enabled)
+    func everySearchPlanGivesThePageOneSortedQueryGives(_ kind: TestDatabaseKind) throws {
+        let db = try makeTestDatabase(kind)
+        defer { db.close() }
+        try Migrator(database: db, migrations: Schema.migrations(for: db.dialect)).migrate()
+        let model = try Fixtures.model(db, slug: "plan-model", name: "Plan Model")
+        let statuses = ["active", "paused", "failed", "deploying"]
+        for i in 0..<60 {
+            let job = try Fixtures.completeJob(db, modelID: model, name: "plan-\(i)")
+            let id = try Fixtures.deployment(db, jobID: job)
+            // "nano" rows have the lowest latencies, so a walk by p95 from the top meets them last.
+            let modelName = i % 3 == 0 ? "Tiny Nano" : "Big Large"
+            let latency = i % 3 == 0 ? Double(i % 5) : Double(100 + (i * 7) % 50)
+            try db.execute("UPDATE deployments SET model_name = $2, name = $3, status = $4, p95_ms = $5, rps = $6 WHERE id = $1",
+                           [.int(Int64(id)), .text(modelName), .text("dep-\(i % 11)"), .text(statuses[i % 4]),
+                            .double(latency), .double(Double(i % 6))])
+        }
+        try db.transaction { conn in try DeploymentStore.recount(conn) }
+        // Default; always dense, with walks that reach the end (1,000), that reach the end of a
+        // status's 15 rows but not the table's 60 (20), that fill some pages and fall short of
+        // others (12), and that always fall short so the candidates are sorted (3).
+        let stores = [DeploymentStore(database: db)] + [1_000, 20, 12, 3].map {
+            DeploymentStore(database: db, searchCandidateLimit: 1, searchWalkBudget: $0)
+        }
+        let sets: [[DeploymentStatus]] = [[], [.active], [.paused, .failed], [.active, .paused, .deploying]]
+        for q in ["nano", "large", "dep-1", "zzz"] {
+            for set in sets {
+                for (sort, column) in [(DeploymentSortKey.p95, "p95_ms"), (.rps, "rps"), (.model, "model_name")] {
+                    for direction in [TableQuery.Direction.asc, .desc] {
+                        for offset in [0, 6, 30] {
+                            let dir = direction == .asc ? "ASC" : "DESC"
+                            let statusSQL = set.isEmpty ? "" : "AND status IN (" + set.map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
+                            let filter = """
+                                deleted_at IS NULL \(statusSQL) AND (LOWER(model_name) LIKE '%\(q)%' OR LOWER(name) LIKE '%\(q)%')
+                                """
+                            let expected = try db.query("""
+                                SELECT id FROM deployments WHERE \(filter) ORDER BY \(column) \(dir), id \(dir) LIMIT 6 OFFSET \(offset)
+                                """).map { try $0.int("id") }
+                            let total = try db.queryOne("SELECT COUNT(*) AS n FROM deployments WHERE \(filter)")!.int("n")
+                            for (index, store) in stores.enumerated() {
+                                let slice = ListSlice<DeploymentSortKey, DeploymentStatus>(search: q, statuses: set, sort: sort,
+                                                                                           direction: direction, limit: 7, offset: offset)
+                                let page = try store.list(slice)
+                                let label = "q=\(q) \(set) \(sort) \(direction) offset \(offset) store \(index) on \(kind)"
+                                #expect(page.rows.map(\.id) == expected, "\(label)")
+                                #expect(page.hasMore == (offset + 6 < total), "\(label)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

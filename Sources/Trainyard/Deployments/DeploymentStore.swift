@@ -10,6 +10,8 @@ struct DeploymentStore {
     let database: Database
     /// See `defaultSearchCandidateLimit`; tests lower it to take the other path on small data.
     var searchCandidateLimit = DeploymentStore.defaultSearchCandidateLimit
+    /// See `defaultSearchWalkBudget`; tests lower it to make the walk come up short.
+    var searchWalkBudget = DeploymentStore.defaultSearchWalkBudget
 
     static let model = ModelStore.Join(alias: "m")
     static let job = JobStore.Join(alias: "j")
@@ -59,7 +61,13 @@ struct DeploymentStore {
         var filters = filters
         filters.search = try searchPlan(slice.search)
         if filters.liveAt != nil { return try listLiveAt(slice, filters: filters) }
-        if slice.statuses.count > 1 { return try listStatusSet(slice, filters: filters) }
+        if case .dense(let phrase) = filters.search {
+            if let page = try listByBoundedWalk(slice, filters: filters) { return page }
+            filters.search = .index(phrase: phrase)
+        }
+        // Several statuses are merged from their own indexes, unless the search's candidates
+        // are the rows to read: then one query sorts them once, not once per status.
+        if slice.statuses.count > 1, !filters.search.readsCandidates { return try listStatusSet(slice, filters: filters) }
         let clauses = Self.tableClauses(slice, filters: filters, &p)
         let rows = try database.query("SELECT \(Self.listColumns) FROM deployments d \(clauses.page(slice, &p))", p.values)
         return ListResult(rows: try rows.prefix(slice.limit - 1).map(Self.decodeListRow), hasMore: rows.count >= slice.limit)
@@ -91,6 +99,70 @@ struct DeploymentStore {
             ) AS picked ON picked.pick_id = d.id
             ORDER BY picked.\(ListClauses.sortKeyColumn) \(dir), d.id \(dir)
             """, p.values)
+        return ListResult(rows: try rows.prefix(slice.limit - 1).map(Self.decodeListRow), hasMore: rows.count >= slice.limit)
+    }
+
+    /// A `q` that matches many rows, read along the page's order in bounded walks: for each
+    /// status asked for (or the whole table when none or one is), the first `searchWalkBudget`
+    /// rows of that status's order are read, ids, names and sort values only, and the matches
+    /// among them kept. Those are the first matches of that order, so when each walk found
+    /// enough for the page or read every row it had, their merge is the page. Otherwise nil:
+    /// the matches sit far along an order (a search for the small models sorted by latency,
+    /// highest first) and sorting the index's candidates is the cheaper read. Either way the
+    /// cost is the budget per status plus at most one candidate sort, not how far along the
+    /// order the matches begin.
+    private func listByBoundedWalk(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>, filters: Filters) throws -> ListResult<DeploymentListRow>? {
+        var p = SQLParameters()
+        var walkFilters = filters
+        walkFilters.search = .like
+        let dir = slice.direction == .asc ? "ASC" : "DESC"
+        let enough = slice.offset + slice.limit
+        let budget = p.add(.int(Int64(searchWalkBudget)))
+        let enoughParameter = p.add(.int(Int64(enough)))
+        let laneStatuses: [[DeploymentStatus]] = slice.statuses.count > 1 ? slice.statuses.map { [$0] } : [slice.statuses]
+        var sortKey = ""
+        var walks: [String] = []
+        var lanes: [String] = []
+        for (lane, statuses) in laneStatuses.enumerated() {
+            var walked = slice
+            walked.search = ""
+            walked.statuses = statuses
+            let inner = Self.tableClauses(walked, filters: walkFilters, &p)
+            sortKey = inner.sortKey
+            let walk = """
+                SELECT d.id, d.model_name, d.name, \(inner.sortKey) AS sk FROM deployments d
+                    WHERE \(inner.conditions.joined(separator: " AND ")) ORDER BY \(inner.sortKey) \(dir), d.id \(dir) LIMIT \(budget)
+                """
+            walks.append(walk)
+            let search = slice.searchCondition(["w.model_name", "w.name"], &p) ?? "1 = 1"
+            lanes.append("""
+                SELECT * FROM (SELECT \(lane) AS lane, w.id, w.sk FROM (\(walk)) AS w WHERE \(search)
+                    ORDER BY w.sk \(dir), w.id \(dir) LIMIT \(enoughParameter)) AS lane\(lane)
+                """)
+        }
+        // Every lane's matches up to the page's end, in the page's order: the first `enough`
+        // of them are the page's, and each lane's count says whether it was cut short.
+        let found = try database.query("""
+            SELECT lane, id FROM (\(lanes.joined(separator: " UNION ALL "))) AS lanes ORDER BY sk \(dir), id \(dir)
+            """, p.values)
+        var perLane = [Int](repeating: 0, count: lanes.count)
+        var matches: [Int] = []
+        for row in found {
+            perLane[try row.int("lane")] += 1
+            if matches.count < enough { matches.append(try row.int("id")) }
+        }
+        for (lane, count) in perLane.enumerated() where count < enough {
+            // Short of a page: a lane's matches are its all only if its walk read every row it has.
+            let walked = try database.queryOne("SELECT COUNT(*) AS n FROM (\(walks[lane])) AS w", p.values)?.int("n") ?? 0
+            if walked >= searchWalkBudget { return nil }
+        }
+        let pageIDs = Array(matches.dropFirst(slice.offset))
+        guard !pageIDs.isEmpty else { return ListResult(rows: [], hasMore: false) }
+        var q = SQLParameters()
+        let rows = try database.query("""
+            SELECT \(Self.listColumns) FROM deployments d WHERE d.id IN (\(q.list(pageIDs.map { .int(Int64($0)) })))
+                ORDER BY \(sortKey) \(dir), d.id \(dir)
+            """, q.values)
         return ListResult(rows: try rows.prefix(slice.limit - 1).map(Self.decodeListRow), hasMore: rows.count >= slice.limit)
     }
 
@@ -159,7 +231,7 @@ struct DeploymentStore {
         switch filters.search {
         case .index(let phrase):
             conditions.append("d.id IN (SELECT rowid FROM deployments_search WHERE deployments_search MATCH \(p.add(.text(phrase))))")
-        case .like:
+        case .like, .dense:
             if let search = slice.searchCondition(["model_name", "name"], &p) { conditions.append(search) }
         }
         if let status = slice.statusCondition("status", &p) { conditions.append(status) }
@@ -219,16 +291,30 @@ struct DeploymentStore {
     enum SearchPlan: Equatable {
         case like
         case index(phrase: String)
+        /// Many candidates: the page's order walked a bounded way, then the index's candidates
+        /// sorted if the walk came up short (see `listByBoundedWalk`).
+        case dense(phrase: String)
+
+        /// Whether the rows read are the index's candidates rather than a walk along an index.
+        var readsCandidates: Bool {
+            if case .index = self { return true }
+            return false
+        }
     }
 
-    /// Candidates counted beyond this make walking the sort index the cheaper read: a page of
-    /// 26 rows is then found within about 26 × rows / 5,000 rows (520 at 100k, 5,200 at 1M),
-    /// while sorting the candidates would cost more than that.
+    /// Rows of the page's order a dense search reads before it sorts the candidates instead:
+    /// about 2 ms on SQLite, and with a quarter of the rows matching, some 250 matches.
+    static let defaultSearchWalkBudget = 1_000
+
+    /// Candidates counted beyond this make walking the sort index the likely cheaper read: a
+    /// page of 26 rows is then found within about 26 × rows / 5,000 rows (520 at 100k, 5,200 at
+    /// 1M) when matches are spread evenly along the order, while sorting the candidates would
+    /// cost more. The walk is bounded (`defaultSearchWalkBudget`) for when they are not.
     static let defaultSearchCandidateLimit = 5_000
 
     /// Chooses how to read `search`: on SQLite, the trigram index when it finds fewer than
-    /// `searchCandidateLimit` rows (counting stops there); otherwise, and for searches under
-    /// three characters (no trigram), `LIKE`.
+    /// `searchCandidateLimit` rows (counting stops there), else a bounded walk (`dense`); for
+    /// searches under three characters (no trigram) and on PostgreSQL, `LIKE`.
     func searchPlan(_ search: String) throws -> SearchPlan {
         guard database.dialect == .sqlite, search.unicodeScalars.count >= 3 else { return .like }
         // A quoted FTS5 phrase: every character literal, `"` doubled.
@@ -236,7 +322,7 @@ struct DeploymentStore {
         let count = try database.queryOne("""
             SELECT COUNT(*) AS n FROM (SELECT rowid FROM deployments_search WHERE deployments_search MATCH $1 LIMIT $2)
             """, [.text(phrase), .int(Int64(searchCandidateLimit))])?.int("n") ?? 0
-        return count < searchCandidateLimit ? .index(phrase: phrase) : .like
+        return count < searchCandidateLimit ? .index(phrase: phrase) : .dense(phrase: phrase)
     }
 
     /// Deployments a guardrail has flagged, longest-flagged first.
