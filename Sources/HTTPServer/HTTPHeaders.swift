@@ -87,6 +87,12 @@ public struct HTTPHeaders: Sequence, CustomStringConvertible {
 /// ASCII case-insensitive comparison, enough for header names and tokens, and much cheaper
 /// than `lowercased()` on both sides.
 func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
+    // Most lookups compare names of different lengths, which the count (stored for native
+    // strings) settles without reading a byte.
+    guard a.utf8.count == b.utf8.count else { return false }
+    if let equal = a.utf8.withContiguousStorageIfAvailable({ x in
+        b.utf8.withContiguousStorageIfAvailable { y in asciiCaseInsensitiveEquals(x, y) }
+    }), let equal { return equal }
     var ia = a.utf8.makeIterator()
     var ib = b.utf8.makeIterator()
     while true {
@@ -98,6 +104,16 @@ func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
         let ly = (y >= 0x41 && y <= 0x5A) ? y | 0x20 : y
         if lx != ly { return false }
     }
+}
+
+@inline(__always)
+private func asciiCaseInsensitiveEquals(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
+    for i in 0..<x.count where x[i] != y[i] {
+        let lx = (x[i] >= 0x41 && x[i] <= 0x5A) ? x[i] | 0x20 : x[i]
+        let ly = (y[i] >= 0x41 && y[i] <= 0x5A) ? y[i] | 0x20 : y[i]
+        if lx != ly { return false }
+    }
+    return true
 }
 
 /// Strips optional whitespace (SP and HTAB) from both ends.

@@ -46,6 +46,9 @@ enum ResponseSerializer {
     /// Whether `value` may appear in a field value: no CR, LF, NUL or other control character
     /// except HTAB, so data can never split a header or start a new one.
     static func isValidFieldValue(_ value: String) -> Bool {
+        if let valid = value.utf8.withContiguousStorageIfAvailable({ bytes in
+            !bytes.contains { ($0 < 32 && $0 != 9) || $0 == 127 }
+        }) { return valid }
         for b in value.utf8 where (b < 32 && b != 9) || b == 127 { return false }
         return true
     }
@@ -75,7 +78,12 @@ enum ResponseSerializer {
         let streamed = isStreamed(response)
         var out: [UInt8] = []
         out.reserveCapacity(160 + response.headers.count * 40 + ((headOnly || bodyless) ? 0 : response.body.count))
-        out.append(contentsOf: "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\nDate: ".utf8)
+        if let line = statusLines[status] {
+            out.append(contentsOf: line)
+        } else {
+            out.append(contentsOf: "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\n".utf8)
+        }
+        out.append(contentsOf: "Date: ".utf8)
         out.append(contentsOf: date.utf8)
         out.append(contentsOf: "\r\n".utf8)
         for field in response.headers where !isServerOwned(field.name) {
@@ -87,7 +95,9 @@ enum ResponseSerializer {
         if streamed {
             if requestVersion != .http10 { out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8) }
         } else if !bodyless {
-            out.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
+            out.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(response.body.count, to: &out)
+            out.append(contentsOf: "\r\n".utf8)
         }
         if !keepAlive {
             out.append(contentsOf: "Connection: close\r\n".utf8)
@@ -99,6 +109,29 @@ enum ResponseSerializer {
             out.append(contentsOf: response.body)
         }
         return out
+    }
+
+    /// `HTTP/1.1 200 OK\r\n` and the like for the statuses handlers answer with, made once.
+    private static let statusLines: [Int: [UInt8]] = Dictionary(uniqueKeysWithValues: [
+        200, 201, 202, 204, 301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 405, 406, 409, 410, 412, 413, 415, 422, 429,
+        500, 502, 503, 504,
+    ].map { ($0, Array("HTTP/1.1 \($0) \(HTTPResponse.reasonPhrase($0))\r\n".utf8)) })
+
+    /// `n` (not negative) in decimal, without making a string.
+    private static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var value = n.magnitude
+            var at = buffer.count
+            repeat {
+                at -= 1
+                buffer[at] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            } while value > 0
+            out.append(contentsOf: buffer[at...])
+        }
     }
 
     /// A plain response the server produces itself (errors, 500, 503), always closing.
