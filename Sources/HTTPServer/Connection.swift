@@ -54,6 +54,8 @@ final class Connection {
     var countedForClient = false
     /// Whether it waits in the reactor's list of pipelines to go on with next turn.
     var scheduled = false
+    /// The reactor that owns this connection (set when it adopts it); workers hand it back there.
+    var reactor: Reactor!
 
     init(id: UInt64, fd: Int32, remoteAddress: String, clientAddress: String, acceptedAt: Double,
          limits: HTTPParserLimits, deadline: Double) {

@@ -28,10 +28,17 @@ public struct HTTPServerStats: Sendable {
 
     public init() {}
 
-    /// Takes the reactor-owned fields from `reactor`, keeping the counters workers keep here.
-    mutating func mergeReactor(_ reactor: HTTPServerStats) {
-        let workerKept = (rejectedQueueWait, droppedGoneClients)
-        self = reactor
-        (rejectedQueueWait, droppedGoneClients) = workerKept
+    /// Adds one reactor's gauges and counters to these (the limit is the server's, not summed).
+    mutating func add(_ reactor: HTTPServerStats) {
+        openConnections += reactor.openConnections
+        idleConnections += reactor.idleConnections
+        readingConnections += reactor.readingConnections
+        writingConnections += reactor.writingConnections
+        connectionLimit = reactor.connectionLimit
+        acceptedConnections += reactor.acceptedConnections
+        rejectedConnections += reactor.rejectedConnections
+        rejectedPerClient += reactor.rejectedPerClient
+        rejectedQueueFull += reactor.rejectedQueueFull
+        turns += reactor.turns
     }
 }

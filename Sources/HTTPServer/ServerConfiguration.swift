@@ -1,3 +1,4 @@
+import Foundation
 /// Settings of an `HTTPServer`. Every limit and deadline has a safe default; tests shorten them.
 ///
 /// ```swift
@@ -61,6 +62,9 @@ public struct ServerConfiguration {
     public var maxResponsesPerTurn = 64
     /// Threads that run the responder (and may block on a database).
     public var workerThreads = 16
+    /// Event-loop threads. One per core: a cheap request (`/healthz`, a 304) is answered on the
+    /// loop that read it, so one loop would cap the server at one core's worth of them.
+    public var reactorThreads = min(max(1, ProcessInfo.processInfo.activeProcessorCount), 8)
     /// Seconds in-flight requests get to finish after `shutdown()`.
     public var shutdownGracePeriod: Double = 10
     /// Header fields per request. Beyond: 431 and close.

@@ -67,8 +67,34 @@ private func eventually(_ seconds: Double = 3, _ condition: () -> Bool) -> Bool 
 
 /// The limits that keep one client, a backlog or a long pipeline from taking the server.
 @Suite struct ServerProtectionTests {
-    @Test func oneClientAtItsCap_DoesNotStopASecondClient() throws {
-        try withServer(configure: { $0.maxConnectionsPerClient = 4 }) { (server, port) throws in
+    /// The cap holds across event loops: the listening one counts every connection, whichever
+    /// loop it is dealt to, and the loop that closes it gives the slot back.
+    /// Connections are dealt to three event loops in turn; each answers its own, keeps them
+    /// alive, and the server's figures add the loops up; shutdown stops every loop.
+    @Test func connectionsSpreadOverSeveralEventLoops_AreAllAnsweredAndCounted() throws {
+        let server: HTTPServer = try withServer(configure: { $0.reactorThreads = 3 }) { (server, port) throws in
+            var clients: [TestClient] = []
+            for _ in 0..<7 {
+                let client = try TestClient(port: port)
+                client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                #expect(try client.readResponse().status == 200)
+                clients.append(client)
+            }
+            for client in clients {
+                client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                #expect(try client.readResponse().status == 200, "a second request on a kept-alive connection")
+            }
+            #expect(eventually { server.stats().openConnections == 7 })
+            #expect(server.stats().acceptedConnections == 7)
+            return server
+        }
+        // withServer has shut it down and waited: every loop stopped.
+        #expect(server.stats().openConnections == 0)
+    }
+
+    @Test(arguments: [1, 3])
+    func oneClientAtItsCap_DoesNotStopASecondClient(reactors: Int) throws {
+        try withServer(configure: { $0.maxConnectionsPerClient = 4; $0.reactorThreads = reactors }) { (server, port) throws in
             var held: [TestClient] = []
             for _ in 0..<4 {
                 let client = try TestClient(port: port, source: "127.0.0.1")
@@ -245,12 +271,12 @@ private func eventually(_ seconds: Double = 3, _ condition: () -> Bool) -> Bool 
         // Fill the send buffer: the peer never reads.
         let filler = [UInt8](repeating: 0x61, count: 4096)
         while let sent = Socket.sendSome(pair[0], filler, from: 0), sent == filler.count {}
-        #expect(!HTTPServer.sendInterim(pair[0], HTTPServer.continueLine))
+        #expect(!Reactor.sendInterim(pair[0], Reactor.continueLine))
         // An empty socket takes it whole.
         var fresh: [Int32] = [0, 0]
         #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fresh) == 0)
         defer { close(fresh[0]); close(fresh[1]) }
-        #expect(HTTPServer.sendInterim(fresh[0], HTTPServer.continueLine))
+        #expect(Reactor.sendInterim(fresh[0], Reactor.continueLine))
     }
 
     @Test func openFileLimit_IsRaisedAndTheConnectionLimitFitsIt() throws {
