@@ -11,6 +11,8 @@ final class NamePath: Sendable {
     /// `{{.}}`: the top of the context stack.
     let isImplicit: Bool
     let first: String
+    /// `first`'s number in `TemplateNames`, what a `.record` lookup compares.
+    let firstID: Int
     let rest: [String]
 
     init(_ name: String) {
@@ -24,6 +26,7 @@ final class NamePath: Sendable {
             first = parts[0]
             rest = Array(parts.dropFirst())
         }
+        firstID = TemplateNames.id(first)
     }
 }
 

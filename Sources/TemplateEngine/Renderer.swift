@@ -36,12 +36,8 @@ struct Renderer {
                 }
 
             case .value(let path, let escaped):
-                guard let value = lookup(path) else {
-                    if !indent.isEmpty && atLineStart { startLine() }
-                    continue
-                }
                 if !indent.isEmpty && atLineStart { startLine() }
-                write(value, escaped: escaped)
+                if let value = lookup(path) { Self.write(value, escaped: escaped, to: &out) }
 
             case .section(let path, let body):
                 guard let value = lookup(path) else { continue }
@@ -97,16 +93,23 @@ struct Renderer {
                 message: "partials nested deeper than \(Renderer.maxDepth) levels (recursive partial?)")
         }
         depth += 1
-        let saved = indent
+        // The indentation grows and shrinks in place (a copy per partial, made and freed for
+        // every row of a table, was most of a render's allocations).
         if let tagIndent {
             // A standalone partial: its lines take the tag's indentation.
+            let outer = indent.count
             indent.append(contentsOf: tagIndent.utf8)
             atLineStart = true
+            try render(templates[target].nodes, overrides, in: target)
+            indent.removeSubrange(outer...)
+        } else if indent.isEmpty {
+            try render(templates[target].nodes, overrides, in: target)
         } else {
-            indent = []
+            var outer: [UInt8] = []
+            swap(&outer, &indent)
+            try render(templates[target].nodes, overrides, in: target)
+            swap(&outer, &indent)
         }
-        try render(templates[target].nodes, overrides, in: target)
-        indent = saved
         depth -= 1
     }
 
@@ -136,7 +139,7 @@ struct Renderer {
             case .object(let members):
                 if let value = members[path.first] { found = value }
             case .record(let keys, let values):
-                if let at = keys.position(of: path.first) { found = values[at] }
+                if let at = keys.position(ofID: path.firstID) { found = values[at] }
             default:
                 break
             }
@@ -152,7 +155,7 @@ struct Renderer {
     }
 
     @inline(__always)
-    private mutating func write(_ value: TemplateValue, escaped: Bool) {
+    private static func write(_ value: TemplateValue, escaped: Bool, to out: inout [UInt8]) {
         switch value {
         case .string(let text):
             if escaped {

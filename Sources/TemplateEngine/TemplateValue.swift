@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The typed value tree a template is rendered against.
 ///
 /// Views build one of these per request; rendering never reflects over Swift values,
@@ -76,21 +78,32 @@ public enum TemplateValue: Sendable, Equatable {
 /// ```
 public final class TemplateKeys: Sendable, Equatable {
     public let names: [String]
+    /// `names` as `TemplateNames` numbers: a lookup compares integers, not strings.
+    let ids: [Int]
 
     public init(_ names: [String]) {
         precondition(Set(names).count == names.count, "a record's names are distinct")
         self.names = names
+        ids = names.map(TemplateNames.id)
     }
 
-    /// Where `name` is: a linear scan, cheaper than hashing for the dozen or two short names a row has.
-    @inline(__always)
+    /// Where `name` is, or nil.
     public func position(of name: String) -> Int? {
-        var i = 0
-        while i < names.count {
-            if names[i] == name { return i }
-            i += 1
+        names.firstIndex(of: name)
+    }
+
+    /// Where the name numbered `id` is: a linear scan of integers, cheaper than hashing or
+    /// comparing strings for the dozen or two names a row has.
+    @inline(__always)
+    func position(ofID id: Int) -> Int? {
+        ids.withUnsafeBufferPointer { ids in
+            var i = 0
+            while i < ids.count {
+                if ids[i] == id { return i }
+                i += 1
+            }
+            return nil
         }
-        return nil
     }
 
     public static func == (a: TemplateKeys, b: TemplateKeys) -> Bool { a === b || a.names == b.names }
@@ -127,4 +140,21 @@ extension TemplateValue: ExpressibleByDictionaryLiteral {
 
 extension TemplateValue: ExpressibleByNilLiteral {
     public init(nilLiteral: ()) { self = .null }
+}
+
+/// Every name a template or a record uses, numbered once per process. Templates number their
+/// tags' names when they load and records their keys when the shape is made (`static let`),
+/// so rendering compares numbers. Numbers are never reused; the table only grows with the
+/// distinct names in the templates and shapes, a few hundred.
+enum TemplateNames {
+    private static let table = Mutex<[String: Int]>([:])
+
+    static func id(_ name: String) -> Int {
+        table.withLock { table in
+            if let id = table[name] { return id }
+            let id = table.count
+            table[name] = id
+            return id
+        }
+    }
 }

@@ -11,7 +11,7 @@ struct Benchmark {
 }
 
 let benchmarks: [(name: String, benchmark: Benchmark)] = [
-    ("templates", Benchmark(summary: "render the 50-row deployments page (layout + partials) from bench/templates", run: templateBenchmark)),
+    ("templates", Benchmark(summary: "render the 25- and 50-row deployments page (layout + partials) from bench/templates", run: templateBenchmark)),
     ("exposition", Benchmark(summary: "parse metrics pages as the scraper does (bench/scrape.sh makes them and compares)", run: expositionBenchmark)),
     ("table", Benchmark(summary: "the deployments table [rows] [path] through the app: server time and heap allocations per request (run from the repository root)", run: tableBenchmark)),
     ("monitor", Benchmark(summary: "the training monitor page of a 100,000-step job through the app (run from the repository root)", run: monitorBenchmark)),
@@ -44,29 +44,33 @@ func report(_ label: String, _ samples: [Double]) {
 
 // MARK: templates
 
+let rowKeys = TemplateKeys(["href", "name", "model", "version", "status", "statusLabel", "rps", "p50", "p95", "p99", "errors",
+                            "createdISO", "created"])
+
 /// The view model of the deployments page, shaped as the app builds it.
 func deploymentsPage(rows count: Int) -> TemplateValue {
     let statuses = ["active", "paused", "deploying", "failed"]
     let models = ["lfm-7b-instruct", "nano-chat <beta>", "small-coder", "vision & text 3B"]
     var rows: [TemplateValue] = []
     rows.reserveCapacity(count)
+    // Rows are records, one shape for all, as the app's table rows are.
     for i in 0..<count {
         let status = statuses[i % statuses.count]
-        rows.append([
-            "href": .string("/deployments/\(1000 + i)"),
-            "name": .string("deploy-\(1000 + i)"),
-            "model": .string(models[i % models.count]),
-            "version": .string("v1.\(i % 7).0"),
-            "status": .string(status),
-            "statusLabel": .string(status.prefix(1).uppercased() + status.dropFirst()),
-            "rps": .double(Double(i * 37 % 900) / 10),
-            "p50": .int(20 + i % 30),
-            "p95": .int(60 + i % 90),
-            "p99": .int(120 + i % 150),
-            "errors": .string(String(format: "%.2f%%", Double(i % 9) / 10)),
-            "createdISO": .string("2025-11-\(10 + i % 18)T12:00:00Z"),
-            "created": .string("Nov \(10 + i % 18), 12:00"),
-        ])
+        rows.append(.record(rowKeys, [
+            .string("/deployments/\(1000 + i)"),
+            .string("deploy-\(1000 + i)"),
+            .string(models[i % models.count]),
+            .string("v1.\(i % 7).0"),
+            .string(status),
+            .string(status.prefix(1).uppercased() + status.dropFirst()),
+            .double(Double(i * 37 % 900) / 10),
+            .int(20 + i % 30),
+            .int(60 + i % 90),
+            .int(120 + i % 150),
+            .string(String(format: "%.2f%%", Double(i % 9) / 10)),
+            .string("2025-11-\(10 + i % 18)T12:00:00Z"),
+            .string("Nov \(10 + i % 18), 12:00"),
+        ]))
     }
     let nav: [TemplateValue] = ["Dashboard", "Models", "Training", "Deployments", "Docs"].map { label in
         ["href": .string("/" + (label == "Dashboard" ? "" : label.lowercased())), "label": .string(label), "current": .bool(label == "Deployments")]
@@ -106,14 +110,18 @@ func templateBenchmark(_ arguments: ArraySlice<String>) throws {
     }
     print("templates: \(library.names.count) loaded from \(directory); page \(page.utf8.count) bytes, 50 rows")
 
-    let render = try measure(warmUp: 2_000, iterations: iterations) {
-        _ = try library.render("deployments/index", context)
+    // As the server renders: into the bytes that become the response body.
+    for rows in [25, 50] {
+        let context = deploymentsPage(rows: rows)
+        let render = try measure(warmUp: 2_000, iterations: iterations) {
+            _ = try library.renderBytes("deployments/index", context)
+        }
+        report("render, \(rows) rows", render)
     }
-    report("render", render)
     let buildAndRender = try measure(warmUp: 500, iterations: max(1, iterations / 4)) {
-        _ = try library.render("deployments/index", deploymentsPage(rows: 50))
+        _ = try library.renderBytes("deployments/index", deploymentsPage(rows: 50))
     }
-    report("build view model + render", buildAndRender)
+    report("build view model + render, 50 rows", buildAndRender)
 }
 
 // MARK: entry point

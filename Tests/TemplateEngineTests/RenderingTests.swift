@@ -148,6 +148,30 @@ func render(_ template: String, _ context: TemplateValue = [:], partials: [Strin
         // The partial's own lines are indented; interpolated text is not.
         #expect(html == "<ul>\n  <li>\n  a\nb\n  </li>\n</ul>")
     }
+
+    /// Indentation adds up through nested standalone partials, is dropped inside an inline
+    /// partial, and is back to the outer level once each partial ends, row after row.
+    @Test func nestedPartialsIndentByTheirOwnTagsAndRestoreTheOuterIndent() throws {
+        let html = try render(
+            "<table>\n{{#rows}}\n  {{> row}}\n{{/rows}}\n</table>\n",
+            ["rows": [["n": "a"], ["n": "b"]]],
+            partials: ["row": "<tr>\n  {{> cell}}\n</tr>\n", "cell": "<td>{{> inline}}</td>\n<td>{{n}}</td>\n", "inline": "x\ny"])
+        #expect(html == """
+            <table>
+              <tr>
+                <td>x
+            y</td>
+                <td>a</td>
+              </tr>
+              <tr>
+                <td>x
+            y</td>
+                <td>b</td>
+              </tr>
+            </table>
+
+            """)
+    }
 }
 
 @Suite struct PartialTests {
