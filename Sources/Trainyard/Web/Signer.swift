@@ -6,29 +6,33 @@ import Foundation
 /// A signed value is `payload.signature`, both base64url. A value whose signature does not
 /// match is treated as absent: a tampered cookie is ignored, never trusted.
 public struct Signer: Sendable {
-    /// Made once: a `SymmetricKey` copies its bytes into fresh storage each time one is made.
-    private let stored: ImmutableKey
-    private var key: SymmetricKey { stored.key }
+    /// Keyed once: `HMAC(key:)` hashes the key into its inner and outer states, which every MAC
+    /// made with a fresh one would repeat (a few signed-in requests' worth of SHA-256 blocks).
+    private let keyed: KeyedMAC
 
     public init(secret: [UInt8]) {
-        stored = ImmutableKey(key: SymmetricKey(data: secret))
+        keyed = KeyedMAC(prototype: HMAC<SHA256>(key: SymmetricKey(data: secret)))
     }
 
-    /// `SymmetricKey` is not marked Sendable, but it has no mutating API: after `init` its bytes
-    /// are only ever read, so sharing it between threads is safe.
-    private struct ImmutableKey: @unchecked Sendable {
-        let key: SymmetricKey
+    /// `HMAC` is a value type whose digest states are copied on write, so each MAC works on its
+    /// own copy and the prototype is only ever read: sharing it between threads is safe.
+    private struct KeyedMAC: @unchecked Sendable {
+        let prototype: HMAC<SHA256>
+    }
+
+    private func code(_ message: [UInt8]) -> HMAC<SHA256>.MAC {
+        var mac = keyed.prototype
+        mac.update(data: message)
+        return mac.finalize()
     }
 
     /// Derives a key for one purpose so a signature made for one cookie is useless in another.
     public func derived(purpose: String) -> Signer {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(("trainyard:" + purpose).utf8), using: key)
-        return Signer(secret: Array(mac))
+        Signer(secret: Array(code(Array(("trainyard:" + purpose).utf8))))
     }
 
     public func sign(_ payload: [UInt8]) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
-        return Base64URL.encode(payload) + "." + Base64URL.encode(Array(mac))
+        Base64URL.encode(payload) + "." + Base64URL.encode(Array(code(payload)))
     }
 
     public func sign(_ payload: String) -> String { sign(Array(payload.utf8)) }
@@ -40,14 +44,14 @@ public struct Signer: Sendable {
               let payload = Base64URL.decode(String(parts[0])),
               let mac = Base64URL.decode(String(parts[1])),
               mac.count == SHA256.byteCount,
-              HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key)
+              constantTimeEquals(Array(code(payload)), mac)
         else { return nil }
         return payload
     }
 
     /// Hex MAC of `message`, for tokens compared in constant time by `matches`.
     public func mac(_ message: String) -> String {
-        Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: key))
+        Hex.encode(code(Array(message.utf8)))
     }
 }
 
@@ -133,7 +137,11 @@ public enum Base64URL {
 
 /// Compares two strings in time independent of where they differ.
 func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
+    constantTimeEquals(Array(a.utf8), Array(b.utf8))
+}
+
+/// Compares two byte strings in time independent of where they differ.
+func constantTimeEquals(_ x: [UInt8], _ y: [UInt8]) -> Bool {
     guard x.count == y.count else { return false }
     var diff: UInt8 = 0
     for i in 0..<x.count { diff |= x[i] ^ y[i] }
