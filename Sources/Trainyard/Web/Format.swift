@@ -69,12 +69,30 @@ enum Format {
     /// A short number for axis ticks and compact figures: "0.25", "12.5", "340", "1.2k", "45k", "3.1M".
     static func compact(_ v: Double) -> String {
         let a = abs(v)
-        if a >= 1_000_000 { return trim(String(format: "%.1fM", v / 1_000_000)) }
-        if a >= 10_000 { return trim(String(format: "%.0fk", v / 1000)) }
-        if a >= 1000 { return trim(String(format: "%.1fk", v / 1000)) }
-        if a >= 100 || a == 0 { return String(format: "%.0f", v) }
-        if a >= 10 { return trim(String(format: "%.1f", v)) }
-        return trim(String(format: "%.2f", v))
+        if a >= 1_000_000 { return trim(printed(v / 1_000_000, "%.1fM")) }
+        if a >= 10_000 { return trim(printed(v / 1000, "%.0fk")) }
+        if a >= 1000 { return trim(printed(v / 1000, "%.1fk")) }
+        if a >= 100 || a == 0 { return printed(v, "%.0f") }
+        if a >= 10 { return trim(printed(v, "%.1f")) }
+        return trim(printed(v, "%.2f"))
+    }
+
+    /// `String(format: format, v)` through C's `snprintf` into a stack buffer: the same digits
+    /// (C's correctly rounded `%f`), without Foundation's format parser, which made a chart's
+    /// tick labels a tenth of a monitor page's time. `format` is one of the literals above.
+    private static func printed(_ v: Double, _ format: StaticString) -> String {
+        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &buffer) { bytes in
+            let chars = bytes.baseAddress!.assumingMemoryBound(to: CChar.self)
+            let written = withVaList([v]) { arguments in
+                format.withUTF8Buffer { format in
+                    format.withMemoryRebound(to: CChar.self) { vsnprintf(chars, bytes.count, $0.baseAddress!, arguments) }
+                }
+            }
+            // Larger than 64 bytes only for |v| near 1e60 and up: fall back rather than truncate.
+            guard written >= 0, Int(written) < bytes.count else { return String(format: format.description, v) }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<Int(written)]), as: UTF8.self)
+        }
     }
 
     private static func trim(_ s: String) -> String {

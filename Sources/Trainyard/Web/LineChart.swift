@@ -86,10 +86,16 @@ struct LineChart {
         out += "</g>"
         for s in series where !s.points.isEmpty {
             out += "<polyline class=\"chart-line \(s.cssClass)\" fill=\"none\" points=\""
+            // Hundreds of points a chart: written as bytes, not as strings made and joined per point.
+            var points: [UInt8] = []
+            points.reserveCapacity(s.points.count * 12)
             for (i, p) in s.points.enumerated() {
-                if i > 0 { out += " " }
-                out += Self.r(px(p.x)) + "," + Self.r(py(min(max(p.y, yDomain.lowerBound), yDomain.upperBound)))
+                if i > 0 { points.append(UInt8(ascii: " ")) }
+                Self.appendTenths(px(p.x), to: &points)
+                points.append(UInt8(ascii: ","))
+                Self.appendTenths(py(min(max(p.y, yDomain.lowerBound), yDomain.upperBound)), to: &points)
             }
+            out += String(decoding: points, as: UTF8.self)
             out += "\"/>"
         }
         for m in markers where m.x.isFinite && xDomain.contains(m.x) {
@@ -108,6 +114,33 @@ struct LineChart {
         let whole = Int(scaled) / 10, frac = abs(Int(scaled) % 10)
         if frac == 0 { return String(Int(scaled) / 10) }
         return (scaled < 0 && whole == 0 ? "-" : "") + String(whole) + "." + String(frac)
+    }
+
+    /// `r(v)` written as bytes: the same digits, with no string made. Digits are formed in a
+    /// small buffer on the stack and appended once (a chart has hundreds of coordinates).
+    static func appendTenths(_ v: Double, to out: inout [UInt8]) {
+        let scaled = Int((v * 10).rounded())
+        let frac = abs(scaled % 10)
+        var magnitude = (scaled / 10).magnitude
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &buffer) { digits in
+            var at = digits.count
+            if frac != 0 {
+                at -= 2
+                digits[at] = UInt8(ascii: ".")
+                digits[at + 1] = UInt8(ascii: "0") + UInt8(frac)
+            }
+            repeat {
+                at -= 1
+                digits[at] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if scaled < 0 {
+                at -= 1
+                digits[at] = UInt8(ascii: "-")
+            }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[at...]))
+        }
     }
 
     /// Round tick values (1, 2, 5 × 10ⁿ) covering `range`.

@@ -29,6 +29,37 @@ import Testing
         #expect(Format.duration(seconds) == text)
     }
 
+    /// Chart labels are printed by C's snprintf: the same text Foundation's formatter gives,
+    /// rounding ties and all, from tiny to huge and negative values.
+    @Test func compactNumbersMatchFoundationsFormatting() {
+        func reference(_ v: Double) -> String {
+            func trim(_ s: String) -> String {
+                guard s.contains(".") else { return s }
+                var t = s, suffix = ""
+                if let last = t.last, last.isLetter { suffix = String(last); t.removeLast() }
+                while t.hasSuffix("0") { t.removeLast() }
+                if t.hasSuffix(".") { t.removeLast() }
+                return t + suffix
+            }
+            let a = abs(v)
+            if a >= 1_000_000 { return trim(String(format: "%.1fM", v / 1_000_000)) }
+            if a >= 10_000 { return trim(String(format: "%.0fk", v / 1000)) }
+            if a >= 1000 { return trim(String(format: "%.1fk", v / 1000)) }
+            if a >= 100 || a == 0 { return String(format: "%.0f", v) }
+            if a >= 10 { return trim(String(format: "%.1f", v)) }
+            return trim(String(format: "%.2f", v))
+        }
+        var values: [Double] = [0, -0.0, 0.005, 0.015, 0.125, 1.005, 1.015, 2.675, 9.995, 10.05, 10.25, 99.95, 99.96, 100, 100.5,
+                                101.5, 999.5, 1049.99, 1050, 9999, 9_950, 10_500, 11_500, 999_999, 1_000_000, 1_050_000, 1e12, 1e40,
+                                3.0e-7, .pi, -.pi * 1000]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 { values.append(Double.random(in: -2e6...2e6, using: &generator)) }
+        for _ in 0..<500 { values.append(Double.random(in: -20...20, using: &generator)) }
+        for v in values {
+            #expect(Format.compact(v) == reference(v), "\(v)")
+        }
+    }
+
     @Test func numbers() {
         #expect(Format.compact(0) == "0")
         #expect(Format.compact(0.25) == "0.25")

@@ -36,6 +36,17 @@ import Testing
         #expect(ys.allSatisfy { $0 >= 14 && $0 <= 198 })
     }
 
+    /// The polyline's bytes carry exactly the digits `r` gives the rest of the chart.
+    @Test func pointCoordinatesAreWrittenAsRGivesThem() {
+        let values: [Double] = [0, 0.04, 0.05, -0.04, -0.05, -0.3, 1, 9.95, 10, 56, 56.25, 197.99, 640, -12.34, 123456.78, -1000.05]
+        for v in values {
+            var bytes: [UInt8] = []
+            LineChart.appendTenths(v, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == LineChart.r(v), "\(v)")
+        }
+        #expect(LineChart.r(56.25) == "56.3" && LineChart.r(-0.3) == "-0.3" && LineChart.r(640) == "640")
+    }
+
     @Test func niceTicksAreRound() {
         #expect(LineChart.niceTicks(0...1, count: 5) == [0, 0.25, 0.5, 0.75, 1])
         #expect(LineChart.niceTicks(0...1000, count: 6) == [0, 200, 400, 600, 800, 1000])
