@@ -23,7 +23,12 @@ public enum Gzip {
 
     /// Text formats compress well; images, archives and the like do not.
     public static func isCompressible(contentType: String?) -> Bool {
-        guard let type = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() else { return false }
+        guard let contentType else { return false }
+        // The types this server writes, spelled as it writes them, without parsing.
+        if contentType.hasPrefix("text/") || contentType == "application/json" || contentType.hasPrefix("application/json;") {
+            return true
+        }
+        guard let type = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() else { return false }
         return type.hasPrefix("text/") || type == "application/json" || type == "application/javascript"
             || type == "application/xml" || type == "image/svg+xml" || type.hasSuffix("+json") || type.hasSuffix("+xml")
     }

@@ -38,8 +38,10 @@ struct StatusTile: TemplateConvertible {
         self.icon = icon
     }
 
+    static let keys = TemplateKeys(["label", "count", "href", "tone", "icon"])
+
     var templateValue: TemplateValue {
-        ["label": .string(label), "count": .int(count), "href": .string(href), "tone": .string(tone), "icon": .string(icon)]
+        .record(Self.keys, [.string(label), .int(count), .string(href), .string(tone), .string(icon)])
     }
 }
 
@@ -55,6 +57,10 @@ struct DashboardView: PageView {
     var needingAttention: [Deployment]
     var now: Date
 
+    static let jobKeys = TemplateKeys(["name", "href", "model", "status", "progress", "created"])
+    static let deploymentKeys = TemplateKeys(["model", "name", "version", "href", "status", "created"])
+    static let attentionKeys = TemplateKeys(["model", "version", "href", "reason", "status", "since"])
+
     func members() -> [String: TemplateValue] {
         let jobTiles = JobStatus.allCases.map { StatusTile($0, count: jobCounts[$0] ?? 0, list: Paths.jobs) }
         var deploymentTiles = [DeploymentStatus.active, .paused, .failed].map {
@@ -65,20 +71,21 @@ struct DashboardView: PageView {
         return [
             "jobTiles": jobTiles.templateValue,
             "deploymentTiles": deploymentTiles.templateValue,
+            // Rows as records: one shape each, no key hashed per row.
             "recentJobs": .list(recentJobs.map { job in
-                ["name": .string(job.name), "href": .string(Paths.job(job.id)), "model": .string(job.modelName ?? "—"),
-                 "status": Badge.of(job.status), "progress": .string(job.percent.map { "\($0)%" } ?? "step \(job.currentStep)"), "created": Format.timestamp(job.createdAt, now: now)]
+                .record(Self.jobKeys, [.string(job.name), .string(Paths.job(job.id)), .string(job.modelName ?? "—"), Badge.of(job.status),
+                                       .string(job.percent.map { "\($0)%" } ?? "step \(job.currentStep)"), Format.timestamp(job.createdAt, now: now)])
             }),
             "hasRecentJobs": .bool(!recentJobs.isEmpty),
             "recentDeployments": .list(recentDeployments.map { d in
-                ["model": .string(d.modelName), "name": .string(d.name), "version": .string(d.version),
-                 "href": .string(Paths.deployment(d.id)), "status": Badge.of(d.status), "created": Format.timestamp(d.createdAt, now: now)]
+                .record(Self.deploymentKeys, [.string(d.modelName), .string(d.name), .string(d.version), .string(Paths.deployment(d.id)),
+                                              Badge.of(d.status), Format.timestamp(d.createdAt, now: now)])
             }),
             "hasRecentDeployments": .bool(!recentDeployments.isEmpty),
             "attention": .list(needingAttention.map { d in
-                ["model": .string(d.modelName), "version": .string(d.version), "href": .string(Paths.deployment(d.id)),
-                 "reason": .string(d.attentionReason ?? "a guardrail"), "status": Badge.of(d.status),
-                 "since": d.attentionSince.map { Format.timestamp($0, now: now) } ?? .null]
+                .record(Self.attentionKeys, [.string(d.modelName), .string(d.version), .string(Paths.deployment(d.id)),
+                                             .string(d.attentionReason ?? "a guardrail"), Badge.of(d.status),
+                                             d.attentionSince.map { Format.timestamp($0, now: now) } ?? .null])
             }),
             "hasAttention": .bool(!needingAttention.isEmpty),
             "attentionHref": .string(Paths.with(Paths.deployments, [("attention", "1")])),
