@@ -69,7 +69,21 @@ struct DeploymentStore {
         // are the rows to read: then one query sorts them once, not once per status.
         if slice.statuses.count > 1, !filters.search.readsCandidates { return try listStatusSet(slice, filters: filters) }
         let clauses = Self.tableClauses(slice, filters: filters, &p)
-        let rows = try database.query("SELECT \(Self.listColumns) FROM deployments d \(clauses.page(slice, &p))", p.values)
+        let rows: [Row]
+        if filters.search.readsCandidates {
+            // The candidates are sorted, not walked in order: sort their ids and keys only, and
+            // read whole rows (with their per-row subqueries) for the page alone. Sorting whole
+            // rows ran those subqueries for every candidate, twice the time at 25,000 of them.
+            let dir = slice.direction == .asc ? "ASC" : "DESC"
+            rows = try database.query("""
+                SELECT \(Self.listColumns) FROM deployments d JOIN (
+                    SELECT d.id AS pick_id, \(clauses.sortKey) AS \(ListClauses.sortKeyColumn) FROM deployments d \(clauses.page(slice, &p))
+                ) AS picked ON picked.pick_id = d.id
+                ORDER BY picked.\(ListClauses.sortKeyColumn) \(dir), d.id \(dir)
+                """, p.values)
+        } else {
+            rows = try database.query("SELECT \(Self.listColumns) FROM deployments d \(clauses.page(slice, &p))", p.values)
+        }
         return ListResult(rows: try rows.prefix(slice.limit - 1).map(Self.decodeListRow), hasMore: rows.count >= slice.limit)
     }
 
