@@ -226,28 +226,37 @@ struct ListChrome<Sort: ListSortKey, Status: ListStatusFilter> {
     func templateMembers() -> [String: TemplateValue] {
         var headerValues: [String: TemplateValue] = [:]
         for (key, h) in headers {
-            headerValues[key.rawValue] = ["label": .string(h.label), "href": .string(h.href), "ariaSort": .string(h.ariaSort),
-                                          "sorted": .bool(h.sorted), "ascending": .bool(h.ascending), "numeric": .bool(h.numeric)]
+            headerValues[key.rawValue] = .record(ListChromeKeys.header, [.string(h.label), .string(h.href), .string(h.ariaSort),
+                                                                         .bool(h.sorted), .bool(h.ascending), .bool(h.numeric)])
         }
         return [
             "headers": .object(headerValues),
             "hasOtherSorts": .bool(!otherSorts.isEmpty),
-            "otherSorts": .list(otherSorts.map { ["label": .string($0.label), "href": .string($0.href), "current": .bool($0.current)] }),
+            "otherSorts": .list(otherSorts.map { .record(ListChromeKeys.otherSort, [.string($0.label), .string($0.href), .bool($0.current)]) }),
             "statusFilters": .list(statusOptions.map {
-                ["value": .string($0.value), "label": .string($0.label), "count": .int($0.count), "checked": .bool($0.checked),
-                 "id": .string("status-\($0.value)")]
+                .record(ListChromeKeys.statusFilter, [.string($0.value), .string($0.label), .int($0.count), .bool($0.checked),
+                                                      .string("status-\($0.value)")])
             }),
             "q": .string(search), "sort": .string(sort), "dir": .string(direction), "per": .int(perPage),
             "applied": .string(applied), "page": .int(page), "total": .int(total),
             "firstHref": .string(firstHref), "prevHref": .optional(prevHref), "nextHref": .optional(nextHref),
             "clearHref": .string(clearHref), "listPath": .string(listPath),
             "hasDownloads": .bool(!downloads.isEmpty && hasRows),
-            "downloads": .list(downloads.map { ["label": .string($0.label), "href": .string($0.href)] }),
+            "downloads": .list(downloads.map { .record(ListChromeKeys.download, [.string($0.label), .string($0.href)]) }),
             "noun": .string(noun), "stateID": .string(noun + "-state"),
             "hasRows": .bool(hasRows), "nothingAtAll": .bool(nothingAtAll), "noMatches": .bool(noMatches),
             "pastTheEnd": .bool(pastTheEnd), "clamped": .bool(clamped), "maxPage": .int(page),
         ]
     }
+}
+
+/// The shapes of a table's chrome as records (a generic type cannot hold them): made once, so
+/// no key is hashed per header, sort link or status filter on every table request.
+enum ListChromeKeys {
+    static let header = TemplateKeys(["label", "href", "ariaSort", "sorted", "ascending", "numeric"])
+    static let otherSort = TemplateKeys(["label", "href", "current"])
+    static let statusFilter = TemplateKeys(["value", "label", "count", "checked", "id"])
+    static let download = TemplateKeys(["label", "href"])
 }
 
 /// A table page's chrome and its rows, turned into template values together; the template
