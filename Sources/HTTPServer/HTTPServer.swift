@@ -326,15 +326,15 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Serialises and sends `response` in one `send`, logs it, and says what the reactor must do
     /// next with the connection. Runs on a worker, or on the reactor for non-blocking answers.
-    /// A reactor answering inline passes its own `date` and whether it is `running`; a worker
-    /// takes them from the server.
-    func deliver(_ response: HTTPResponse, for job: Job, date reactorDate: String? = nil, running reactorRunning: Bool? = nil) -> Completion {
+    /// A reactor answering inline passes its own date and whether it is running (`onLoop`); a
+    /// worker takes them from the server.
+    func deliver(_ response: HTTPResponse, for job: Job, onLoop: (date: String, running: Bool)? = nil) -> Completion {
         let request = job.request
         var response = response
         let date: String
         let running: Bool
-        if let reactorDate, let reactorRunning {
-            (date, running) = (reactorDate, reactorRunning)
+        if let onLoop {
+            (date, running) = onLoop
         } else {
             lock.lock()
             (date, running) = (sharedDate.current(), lifeCycle == .running)

@@ -72,10 +72,16 @@ final class Reactor {
         lock.lock()
         defer { lock.unlock() }
         if exited { return false }
-        let wasEmpty = completions.isEmpty && arrivals.isEmpty
-        completions.append(completion)
-        if wasEmpty { wakeLocked() }
+        enqueueLocked { $0.completions.append(completion) }
         return true
+    }
+
+    /// Adds to an inbox, waking the loop only when both were empty (a wake already pending
+    /// covers the rest). Must hold `lock`.
+    private func enqueueLocked(_ add: (Reactor) -> Void) {
+        let wasEmpty = completions.isEmpty && arrivals.isEmpty
+        add(self)
+        if wasEmpty { wakeLocked() }
     }
 
     /// Wakes the loop so it sees a stop request.
@@ -230,9 +236,7 @@ final class Reactor {
             server.release(client: arrival.clientAddress, counted: arrival.countedForClient)
             return
         }
-        let wasEmpty = arrivals.isEmpty && completions.isEmpty
-        arrivals.append(arrival)
-        if wasEmpty { wakeLocked() }
+        enqueueLocked { $0.arrivals.append(arrival) }
         lock.unlock()
     }
 
@@ -361,7 +365,7 @@ final class Reactor {
                     return
                 }
                 // Cheap, never-blocking answers skip the worker hand-off (two thread wake-ups).
-                let completion = server.deliver(response, for: job, date: date.current(), running: !draining && !server.stopRequested)
+                let completion = server.deliver(response, for: job, onLoop: (date.current(), !draining && !server.stopRequested))
                 answered += 1
                 guard completion.keepAlive, !completion.broken, completion.remaining.isEmpty, completion.stream == nil,
                       connection.hasItems else {
