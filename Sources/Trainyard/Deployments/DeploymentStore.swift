@@ -95,7 +95,7 @@ struct DeploymentStore {
     private func listStatusSet(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>, filters: Filters) throws -> ListResult<DeploymentListRow> {
         var p = SQLParameters()
         let dir = slice.direction == .asc ? "ASC" : "DESC"
-        let enough = p.add(.int(Int64(slice.offset + slice.limit)))
+        let enough = ListClauses.bound(slice.offset + slice.limit, fixed: slice.offset == 0, &p)
         var members: [String] = []
         for (index, status) in slice.statuses.enumerated() {
             var one = slice
@@ -109,7 +109,7 @@ struct DeploymentStore {
         let rows = try database.query("""
             SELECT \(Self.listColumns) FROM deployments d JOIN (
                 SELECT pick_id, \(ListClauses.sortKeyColumn) FROM (\(members.joined(separator: " UNION ALL "))) AS candidates
-                ORDER BY \(ListClauses.sortKeyColumn) \(dir), pick_id \(dir) LIMIT \(p.add(.int(Int64(slice.limit)))) OFFSET \(p.add(.int(Int64(slice.offset))))
+                ORDER BY \(ListClauses.sortKeyColumn) \(dir), pick_id \(dir) \(ListClauses.window(limit: slice.limit, offset: slice.offset, &p))
             ) AS picked ON picked.pick_id = d.id
             ORDER BY picked.\(ListClauses.sortKeyColumn) \(dir), d.id \(dir)
             """, p.values)
@@ -131,8 +131,8 @@ struct DeploymentStore {
         walkFilters.search = .like
         let dir = slice.direction == .asc ? "ASC" : "DESC"
         let enough = slice.offset + slice.limit
-        let budget = p.add(.int(Int64(searchWalkBudget)))
-        let enoughParameter = p.add(.int(Int64(enough)))
+        let budget = ListClauses.bound(searchWalkBudget, fixed: true, &p)
+        let enoughBound = ListClauses.bound(enough, fixed: slice.offset == 0, &p)
         let laneStatuses: [[DeploymentStatus]] = slice.statuses.count > 1 ? slice.statuses.map { [$0] } : [slice.statuses]
         var sortKey = ""
         var walks: [String] = []
@@ -151,7 +151,7 @@ struct DeploymentStore {
             let search = slice.searchCondition(["w.model_name", "w.name"], &p) ?? "1 = 1"
             lanes.append("""
                 SELECT * FROM (SELECT \(lane) AS lane, w.id, w.sk FROM (\(walk)) AS w WHERE \(search)
-                    ORDER BY w.sk \(dir), w.id \(dir) LIMIT \(enoughParameter)) AS lane\(lane)
+                    ORDER BY w.sk \(dir), w.id \(dir) LIMIT \(enoughBound)) AS lane\(lane)
                 """)
         }
         // Every lane's matches up to the page's end, in the page's order: the first `enough`
@@ -192,7 +192,7 @@ struct DeploymentStore {
         gone.scope = .deletedSince
         let a = Self.tableClauses(slice, filters: kept, &p), b = Self.tableClauses(slice, filters: gone, &p)
         let dir = slice.direction == .asc ? "ASC" : "DESC"
-        let enough = p.add(.int(Int64(slice.offset + slice.limit)))
+        let enough = ListClauses.bound(slice.offset + slice.limit, fixed: slice.offset == 0, &p)
         func member(_ c: ListClauses) -> String {
             """
             SELECT * FROM (SELECT \(Self.listColumns), \(c.sortKey) AS \(ListClauses.sortKeyColumn) FROM deployments d
@@ -201,7 +201,7 @@ struct DeploymentStore {
         }
         let rows = try database.query("""
             SELECT * FROM (\(member(a)) AS kept UNION ALL \(member(b)) AS gone) AS live
-            ORDER BY \(ListClauses.sortKeyColumn) \(dir), id \(dir) LIMIT \(p.add(.int(Int64(slice.limit)))) OFFSET \(p.add(.int(Int64(slice.offset))))
+            ORDER BY \(ListClauses.sortKeyColumn) \(dir), id \(dir) \(ListClauses.window(limit: slice.limit, offset: slice.offset, &p))
             """, p.values)
         return ListResult(rows: try rows.prefix(slice.limit - 1).map(Self.decodeListRow), hasMore: rows.count >= slice.limit)
     }
@@ -339,12 +339,13 @@ struct DeploymentStore {
         return count < searchCandidateLimit ? .index(phrase: phrase) : .dense(phrase: phrase)
     }
 
-    /// Deployments a guardrail has flagged, longest-flagged first.
+    /// Deployments a guardrail has flagged, longest-flagged first. (The count is written into the
+    /// SQL, as `ListClauses.window` explains.)
     func needingAttention(limit: Int) throws -> [Deployment] {
         try database.query("""
             SELECT \(Self.columns) FROM \(Self.from) WHERE d.deleted_at IS NULL AND d.attention_since IS NOT NULL
-            ORDER BY d.attention_since, d.id LIMIT $1
-            """, [.int(Int64(limit))]).map(Self.decode)
+            ORDER BY d.attention_since, d.id LIMIT \(limit)
+            """).map(Self.decode)
     }
 
     /// The newest deployments that are not deleted, optionally of one model.
@@ -353,7 +354,7 @@ struct DeploymentStore {
         let filter = modelID.map { " AND d.model_id = " + p.add(.int(Int64($0))) } ?? ""
         return try database.query("""
             SELECT \(Self.columns) FROM \(Self.from) WHERE d.deleted_at IS NULL\(filter)
-            ORDER BY d.created_at DESC, d.id DESC LIMIT \(p.add(.int(Int64(limit))))
+            ORDER BY d.created_at DESC, d.id DESC LIMIT \(limit)
             """, p.values).map(Self.decode)
     }
 

@@ -105,7 +105,7 @@ struct JobStore {
         var p = SQLParameters()
         let filter = modelID.map { "WHERE j.model_id = " + p.add(.int(Int64($0))) } ?? ""
         return try database.query("""
-            SELECT \(Self.columns) FROM \(Self.from) \(filter) ORDER BY j.created_at DESC, j.id DESC LIMIT \(p.add(.int(Int64(limit))))
+            SELECT \(Self.columns) FROM \(Self.from) \(filter) ORDER BY j.created_at DESC, j.id DESC LIMIT \(limit)
             """, p.values).map(Self.decode)
     }
 

@@ -44,11 +44,12 @@ struct ListSlice<Sort: ListSortKey, Status: ListStatusFilter> {
     var limit: Int
     var offset: Int
 
-    /// `ORDER BY expr dir, tieBreaker dir LIMIT $n OFFSET $m`, the sort expression chosen by the
-    /// store from its own whitelist (user input only picks the enum case).
+    /// `ORDER BY expr dir, tieBreaker dir LIMIT n OFFSET $m`, the sort expression chosen by the
+    /// store from its own whitelist (user input only picks the enum case); the window as
+    /// `ListClauses.window` writes it.
     func orderAndWindow(_ expression: String, tieBreaker: String, _ parameters: inout SQLParameters) -> String {
         let dir = direction == .asc ? "ASC" : "DESC"
-        return "ORDER BY \(expression) \(dir), \(tieBreaker) \(dir) LIMIT \(parameters.add(.int(Int64(limit)))) OFFSET \(parameters.add(.int(Int64(offset))))"
+        return "ORDER BY \(expression) \(dir), \(tieBreaker) \(dir) \(ListClauses.window(limit: limit, offset: offset, &parameters))"
     }
 
     /// `column = $n` or `column IN ($n, …)` for the chosen statuses; nil when none is chosen.
