@@ -29,6 +29,39 @@ import TrainyardTestSupport
             .sorted { $0.1 < $1.1 }.map(\.0)
     }
 
+    /// The filter chips' counts are kept while their counter stands; a status change moves it,
+    /// on either database, and the next page shows the new counts.
+    @Test(arguments: TestDatabaseKind.enabled)
+    func statusCountsFollowAStatusChangeOnTheNextPage(_ kind: TestDatabaseKind) throws {
+        let running = try RunningApp(kind)
+        defer { running.stop() }
+        let db = running.database
+        let browser = try running.browser()
+        let ids = try seed(db)
+        for _ in 0..<2 {
+            let page = try browser.get("/deployments?sort=p95")
+            #expect(page.body.contains("Active <span class=\"muted\">(6)</span>"))
+            #expect(page.body.contains("Paused <span class=\"muted\">(6)</span>"))
+            #expect(try browser.get("/").body.contains(Self.tile("active", 6)))
+        }
+        let active = try db.query("SELECT id FROM deployments WHERE status = 'active' ORDER BY id LIMIT 2").map { try $0.int("id") }
+        #expect(active.count == 2 && Set(active).isSubset(of: Set(ids)))
+        try db.transaction { conn in
+            for id in active { try conn.execute("UPDATE deployments SET status = 'paused' WHERE id = $1", [.int(Int64(id))]) }
+            try DeploymentStore.recount(conn)
+        }
+        let after = try browser.get("/deployments?sort=p95")
+        #expect(after.body.contains("Active <span class=\"muted\">(4)</span>"))
+        #expect(after.body.contains("Paused <span class=\"muted\">(8)</span>"))
+        let dashboard = try browser.get("/")
+        #expect(dashboard.status == 200)
+        #expect(dashboard.body.contains(Self.tile("active", 4)) && dashboard.body.contains(Self.tile("paused", 8)))
+    }
+
+    static func tile(_ status: String, _ count: Int) -> String {
+        "href=\"/deployments?status=\(status)\"><span class=\"tile-count\">\(count)</span>"
+    }
+
     @Test(arguments: TestDatabaseKind.enabled)
     func everySortFilterAndMalformedValueAnswers200WithTheAppliedState(_ kind: TestDatabaseKind) throws {
         let running = try RunningApp(kind)

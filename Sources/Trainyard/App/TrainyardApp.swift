@@ -17,6 +17,9 @@ public final class TrainyardApp: HTTPResponder {
     let docs: DocsLibrary
     let openAPI: OpenAPIDocument
     let chartCache = MetricChartCache()
+    /// Per-status counts kept while their counters stand (see `CountsCache`).
+    let deploymentCounts = CountsCache<DeploymentStatus>()
+    let jobCounts = CountsCache<JobStatus>()
     let authenticator: SessionAuthenticator
     /// Requests, database errors and scrapes counted for the metrics page.
     public let metrics = AppMetrics()
@@ -39,7 +42,7 @@ public final class TrainyardApp: HTTPResponder {
         web.authenticator = authenticator
         web.metrics = metrics
         let counters = ChangeCounters(database: database)
-        web.changeVersion = { try counters.version(of: $0.tables) }
+        web.changeVersion = { try counters.reading(of: $0.tables) }
         self.staticFiles = StaticFiles(root: configuration.publicDirectory, urlPrefix: "/static/")
         self.docs = try DocsLibrary(directory: configuration.docsDirectory)
         self.openAPI = try OpenAPIDocument(directory: configuration.docsDirectory)

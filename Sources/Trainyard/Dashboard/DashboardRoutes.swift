@@ -12,7 +12,8 @@ enum DashboardRoutes {
         let jobs = JobStore(database: app.database)
         let deployments = DeploymentStore(database: app.database)
         return try app.web.render(DashboardView(
-            jobCounts: try jobs.statusCounts(), deploymentCounts: try deployments.statusCounts(),
+            jobCounts: try app.jobCounts.counts(at: ctx.counters?.stamp(for: .jobStatusCounts), read: jobs.statusCounts),
+            deploymentCounts: try app.deploymentCounts.counts(at: ctx.counters?.stamp(for: .deploymentStatusCounts), read: deployments.statusCounts),
             recentJobs: try jobs.recent(limit: 6), recentDeployments: try deployments.recent(limit: 6),
             needingAttention: try deployments.needingAttention(limit: 6), now: Date()), ctx)
     }

@@ -23,7 +23,8 @@ extension DeploymentRoutes {
         let (filters, liveAtText, liveAtNote) = extraFilters(ctx.request.query, &request)
         let result = try store.list(request.slice, filters: filters)
         let chrome = ListChrome(request, shown: result.rows.count, hasMore: result.hasMore,
-                                counts: try store.statusCounts(), headerKeys: headerKeys)
+                                counts: try app.deploymentCounts.counts(at: ctx.counters?.stamp(for: .deploymentStatusCounts), read: store.statusCounts),
+                                headerKeys: headerKeys)
         let now = Date()
         return try app.web.render(DeploymentListView(table: ListTable(chrome: chrome, rows: result.rows.map { .init(row: $0, now: now) }),
                                                      liveAt: liveAtText, liveAtNote: liveAtNote, attention: filters.attention,

@@ -14,7 +14,8 @@ extension TrainingRoutes {
         let jobs = JobStore(database: app.database)
         let result = try jobs.list(query.request.slice, filters: query.filters)
         let chrome = ListChrome(query.request, shown: result.rows.count, hasMore: result.hasMore,
-                                counts: try jobs.statusCounts(), headerKeys: JobSortKey.allCases)
+                                counts: try app.jobCounts.counts(at: ctx.counters?.stamp(for: .jobStatusCounts), read: jobs.statusCounts),
+                                headerKeys: JobSortKey.allCases)
         // A complete job that already serves links to its deployment instead of offering Deploy.
         let deployed = try DeploymentStore(database: app.database)
             .liveDeployments(ofJobs: result.rows.filter { $0.status == .complete }.map(\.id))

@@ -38,11 +38,62 @@ struct ChangeCounters {
 
     let database: Database
 
-    /// The sum of the named counters: it moves whenever any of them does, since none goes down.
-    func version(of tables: [String]) throws -> Int64 {
+    /// The named counters, read together: their sum moves whenever any of them does, since none
+    /// goes down.
+    func reading(of tables: [String]) throws -> CounterReading {
         let p = (1...tables.count).map { "$\($0)" }.joined(separator: ", ")
-        let row = try database.queryOne("SELECT COALESCE(SUM(version), 0) AS v FROM change_counters WHERE table_name IN (\(p))",
-                                        tables.map { .text($0) })
-        return Int64(try row?.int("v") ?? 0)
+        var versions: [String: Int64] = [:]
+        for row in try database.query("SELECT table_name, version FROM change_counters WHERE table_name IN (\(p))", tables.map { .text($0) }) {
+            versions[try row.string("table_name")] = Int64(try row.int("version"))
+        }
+        return CounterReading(versions: versions)
+    }
+}
+
+/// The change counters a page's tag was made from, kept on its context so the page can skip a
+/// read whose table has not changed since it last made it (see `CountsCache`).
+struct CounterReading: Sendable {
+    let versions: [String: Int64]
+
+    /// What the tag is made from.
+    var sum: Int64 { versions.values.reduce(0, +) }
+
+    /// The counter read that moves when `table` changes: its own, else `*` (any table).
+    func stamp(for table: ChangeCounters.Table) -> CounterStamp? {
+        if let version = versions[table.rawValue] { return CounterStamp(counter: table.rawValue, version: version) }
+        return versions["*"].map { CounterStamp(counter: "*", version: $0) }
+    }
+}
+
+/// One counter's value at a read.
+struct CounterStamp: Equatable, Sendable {
+    let counter: String
+    let version: Int64
+}
+
+/// A table's per-status counts (a list's filter chips, the dashboard's tiles), read again only
+/// when the counter covering them has moved: a page that has just read the change counters for
+/// its tag saves one query (a round trip on PostgreSQL).
+///
+/// The counters are read before the counts, so counts kept under a stamp are at least as new as
+/// it; a later write moves the counter and the next page reads again. Without a stamp (no tag:
+/// a POST's page, a flash) the counts are always read.
+final class CountsCache<Status: Hashable & Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stamp: CounterStamp?
+    private var counts: [Status: Int] = [:]
+
+    func counts(at stamp: CounterStamp?, read: () throws -> [Status: Int]) rethrows -> [Status: Int] {
+        guard let stamp else { return try read() }
+        if let kept = lock.withLock({ self.stamp == stamp ? counts : nil }) { return kept }
+        let fresh = try read()
+        lock.withLock {
+            // Never replace newer counts of the same counter with older ones.
+            if self.stamp?.counter != stamp.counter || self.stamp!.version < stamp.version {
+                self.stamp = stamp
+                counts = fresh
+            }
+        }
+        return fresh
     }
 }

@@ -22,6 +22,8 @@ public final class WebContext {
     var credentialScheme: String?
     var sessionCookieName = ""
     var cookiesToSet: [String] = []
+    /// The change counters read for this page's tag, if it has one.
+    var counters: CounterReading?
 
     init(request: HTTPRequest, flash: Flash?, session: String, csrfToken: String, clientAddress: String, isSecure: Bool) {
         self.request = request

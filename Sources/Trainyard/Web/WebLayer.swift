@@ -98,7 +98,7 @@ public final class WebLayer {
     private let csrfSigner: Signer
     private let etagSigner: Signer
     /// Reads the change counters a conditional page names (set by the app); nil: no ETags.
-    var changeVersion: ((PageVersion) throws -> Int64)?
+    var changeVersion: ((PageVersion) throws -> CounterReading)?
     /// The clock the tags' 10-second steps follow (tests set it).
     var now: () -> Date = { Date() }
     let clients: ClientPolicy
@@ -196,7 +196,9 @@ public final class WebLayer {
     private func entityTag(_ ctx: WebContext, _ version: PageVersion) throws -> String? {
         let method = ctx.request.method
         guard method == "GET" || method == "HEAD", ctx.flash == nil, ctx.isAPI || ctx.cookiesToSet.isEmpty, let changeVersion else { return nil }
-        let counted = try changeVersion(version)
+        let reading = try changeVersion(version)
+        ctx.counters = reading
+        let counted = reading.sum
         let step = Int64((now().timeIntervalSince1970 / PageVersion.clockStep).rounded(.down))
         let actor = ctx.actor.map { $0.username + "\u{1}" + $0.role.rawValue + "\u{1}" + $0.displayName } ?? ""
         // A MAC, not a plain hash: the tag says nothing about the CSRF token it covers.
