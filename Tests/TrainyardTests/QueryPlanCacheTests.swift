@@ -64,4 +64,26 @@ import TrainyardTestSupport
         let counted = try plans(db, "UNION ALL")
         #expect(counted.generic >= Self.runs - 5, "\(counted)")
     }
+
+    /// Every statement the busiest pages ran often enough has settled on a generic plan: none is
+    /// planned for its values on every request.
+    @Test(.enabled(if: !TestEnvironment.skipPostgres))
+    func thePagesStatementsAreNotPlannedOnEveryRequest() throws {
+        let running = try RunningApp(database: try seeded())
+        defer { running.stop() }
+        let browser = try running.browser()
+        let id = try running.database.queryOne("SELECT MIN(id) AS id FROM deployments")!.int("id")
+        let job = try running.database.queryOne("SELECT MIN(id) AS id FROM training_jobs")!.int("id")
+        let paths = ["/", "/deployments", "/deployments?status=active&sort=p95&dir=desc", "/deployments?status=paused&status=failed&sort=rps",
+                     "/deployments/\(id)", "/training/jobs", "/training/jobs/\(job)", "/models", "/audit"]
+        for _ in 0..<Self.runs {
+            for path in paths { #expect(try browser.get(path).status == 200, "\(path)") }
+        }
+        let replanned = try running.database.query("""
+            SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements
+            WHERE generic_plans + custom_plans >= $1 AND custom_plans > 5 AND statement NOT LIKE '%pg_prepared_statements%'
+            """, [.int(Int64(Self.runs))])
+        let described = try replanned.map { "\(try $0.int("custom_plans"))× " + (try $0.string("statement")) }
+        #expect(described.isEmpty, "planned on every run: \(described)")
+    }
 }

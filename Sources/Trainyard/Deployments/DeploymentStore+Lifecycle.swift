@@ -308,11 +308,12 @@ extension DeploymentStore {
             """, [.int(Int64(modelID)), .text(version)]).map(Self.decode)
     }
 
-    /// The model's deployments, newest first (the rollback-to-version choices).
+    /// The model's deployments, newest first (the rollback-to-version choices). The count is
+    /// written into the SQL, as `ListClauses.window` explains.
     func versions(modelID: Int, limit: Int = 50) throws -> [(id: Int, version: String, name: String, status: DeploymentStatus, deleted: Bool)] {
         try database.query("""
-            SELECT id, version, name, status, deleted_at FROM deployments WHERE model_id = $1 ORDER BY version_number DESC LIMIT $2
-            """, [.int(Int64(modelID)), .int(Int64(limit))]).map {
+            SELECT id, version, name, status, deleted_at FROM deployments WHERE model_id = $1 ORDER BY version_number DESC LIMIT \(limit)
+            """, [.int(Int64(modelID))]).map {
             (try $0.int("id"), try $0.string("version"), try $0.string("name"),
              DeploymentStatus(rawValue: try $0.string("status")) ?? .failed, try $0.optionalDate("deleted_at") != nil)
         }
