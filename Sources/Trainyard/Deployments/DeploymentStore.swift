@@ -95,7 +95,7 @@ struct DeploymentStore {
     private func listStatusSet(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>, filters: Filters) throws -> ListResult<DeploymentListRow> {
         var p = SQLParameters()
         let dir = slice.direction == .asc ? "ASC" : "DESC"
-        let enough = ListClauses.bound(slice.offset + slice.limit, fixed: slice.offset == 0, &p)
+        let enough = ListClauses.bound(slice.offset + slice.limit, for: slice, &p)
         var members: [String] = []
         for (index, status) in slice.statuses.enumerated() {
             var one = slice
@@ -109,7 +109,7 @@ struct DeploymentStore {
         let rows = try database.query("""
             SELECT \(Self.listColumns) FROM deployments d JOIN (
                 SELECT pick_id, \(ListClauses.sortKeyColumn) FROM (\(members.joined(separator: " UNION ALL "))) AS candidates
-                ORDER BY \(ListClauses.sortKeyColumn) \(dir), pick_id \(dir) \(ListClauses.window(limit: slice.limit, offset: slice.offset, &p))
+                ORDER BY \(ListClauses.sortKeyColumn) \(dir), pick_id \(dir) \(ListClauses.window(slice, &p))
             ) AS picked ON picked.pick_id = d.id
             ORDER BY picked.\(ListClauses.sortKeyColumn) \(dir), d.id \(dir)
             """, p.values)
@@ -131,8 +131,8 @@ struct DeploymentStore {
         walkFilters.search = .like
         let dir = slice.direction == .asc ? "ASC" : "DESC"
         let enough = slice.offset + slice.limit
-        let budget = ListClauses.bound(searchWalkBudget, fixed: true, &p)
-        let enoughBound = ListClauses.bound(enough, fixed: slice.offset == 0, &p)
+        let budget = ListClauses.bound(searchWalkBudget, for: slice, &p)
+        let enoughBound = ListClauses.bound(enough, for: slice, &p)
         let laneStatuses: [[DeploymentStatus]] = slice.statuses.count > 1 ? slice.statuses.map { [$0] } : [slice.statuses]
         var sortKey = ""
         var walks: [String] = []
@@ -192,7 +192,7 @@ struct DeploymentStore {
         gone.scope = .deletedSince
         let a = Self.tableClauses(slice, filters: kept, &p), b = Self.tableClauses(slice, filters: gone, &p)
         let dir = slice.direction == .asc ? "ASC" : "DESC"
-        let enough = ListClauses.bound(slice.offset + slice.limit, fixed: slice.offset == 0, &p)
+        let enough = ListClauses.bound(slice.offset + slice.limit, for: slice, &p)
         func member(_ c: ListClauses) -> String {
             """
             SELECT * FROM (SELECT \(Self.listColumns), \(c.sortKey) AS \(ListClauses.sortKeyColumn) FROM deployments d
@@ -201,7 +201,7 @@ struct DeploymentStore {
         }
         let rows = try database.query("""
             SELECT * FROM (\(member(a)) AS kept UNION ALL \(member(b)) AS gone) AS live
-            ORDER BY \(ListClauses.sortKeyColumn) \(dir), id \(dir) \(ListClauses.window(limit: slice.limit, offset: slice.offset, &p))
+            ORDER BY \(ListClauses.sortKeyColumn) \(dir), id \(dir) \(ListClauses.window(slice, &p))
             """, p.values)
         return ListResult(rows: try rows.prefix(slice.limit - 1).map(Self.decodeListRow), hasMore: rows.count >= slice.limit)
     }

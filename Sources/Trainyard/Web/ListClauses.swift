@@ -35,22 +35,26 @@ struct ListClauses {
 
     /// One page: `WHERE … ORDER BY … LIMIT … OFFSET …` (the slice's window).
     func page<Sort, Status>(_ slice: ListSlice<Sort, Status>, _ p: inout SQLParameters) -> String {
-        "\(whereClause()) \(orderBy) \(Self.window(limit: slice.limit, offset: slice.offset, &p))"
+        "\(whereClause()) \(orderBy) \(Self.window(slice, &p))"
     }
 
-    /// `LIMIT n`, with `OFFSET m` past the first page. The row count is written into the SQL and
-    /// so is a zero offset (left out): with either one a parameter, PostgreSQL plans a prepared
-    /// statement as if it read a tenth of the table, its generic plan never looks as cheap as a
-    /// custom one, and every execution was planned again (0.3 ms, a sixth of the machine's CPU
-    /// under load on the 100k table). Both are integers from the slice, never request text.
-    static func window(limit: Int, offset: Int, _ p: inout SQLParameters) -> String {
-        offset == 0 ? "LIMIT \(limit)" : "LIMIT \(limit) OFFSET \(p.add(.int(Int64(offset))))"
+    /// `LIMIT n`, with `OFFSET m` past the first page. On a first page without `q` the row count
+    /// is written into the SQL and the zero offset left out: with either a parameter, PostgreSQL
+    /// costs a prepared statement's generic plan as a read of a tenth of the table, never picks
+    /// it, and planned every execution again (0.3 ms, a sixth of the machine's CPU under load on
+    /// the 100k table). A `q` keeps them parameters on purpose: its best plan depends on the
+    /// pattern (a trigram index for a rare one, a walk along the order for a common one), and a
+    /// generic plan, once chosen, made a search for a missing name 20× slower (6 → 110 ms).
+    /// Both numbers are integers from the slice, never request text.
+    static func window<Sort, Status>(_ slice: ListSlice<Sort, Status>, _ p: inout SQLParameters) -> String {
+        let limit = bound(slice.limit, for: slice, &p)
+        return slice.offset == 0 && slice.search.isEmpty ? "LIMIT \(limit)" : "LIMIT \(limit) OFFSET \(p.add(.int(Int64(slice.offset))))"
     }
 
-    /// A row bound for an inner `LIMIT`: written into the SQL when it is one of a few numbers
-    /// (a first page's, a fixed budget), a parameter when it grows with the page (as `window`).
-    static func bound(_ rows: Int, fixed: Bool, _ p: inout SQLParameters) -> String {
-        fixed ? String(rows) : p.add(.int(Int64(rows)))
+    /// A row bound for an inner `LIMIT` of `slice`'s statement: in the SQL on a first page
+    /// without `q`, else a parameter (see `window`).
+    static func bound<Sort, Status>(_ rows: Int, for slice: ListSlice<Sort, Status>, _ p: inout SQLParameters) -> String {
+        slice.offset == 0 && slice.search.isEmpty ? String(rows) : p.add(.int(Int64(rows)))
     }
 
     /// The next `limit` rows after `cursor` (from the start when nil), by keyset: the row value

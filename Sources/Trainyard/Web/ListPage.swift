@@ -49,7 +49,7 @@ struct ListSlice<Sort: ListSortKey, Status: ListStatusFilter> {
     /// `ListClauses.window` writes it.
     func orderAndWindow(_ expression: String, tieBreaker: String, _ parameters: inout SQLParameters) -> String {
         let dir = direction == .asc ? "ASC" : "DESC"
-        return "ORDER BY \(expression) \(dir), \(tieBreaker) \(dir) \(ListClauses.window(limit: limit, offset: offset, &parameters))"
+        return "ORDER BY \(expression) \(dir), \(tieBreaker) \(dir) \(ListClauses.window(self, &parameters))"
     }
 
     /// `column = $n` or `column IN ($n, …)` for the chosen statuses; nil when none is chosen.
