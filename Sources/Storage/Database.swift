@@ -24,6 +24,11 @@ public protocol Database: AnyObject {
     var dialect: SQLDialect { get }
     /// Runs one statement in autocommit mode on any pooled connection.
     func query(_ sql: String, _ parameters: [SQLValue]) throws -> [Row]
+    /// `query` for a statement whose best plan depends on its values (a search pattern): it is
+    /// planned for them on every run. PostgreSQL otherwise keeps a prepared statement's generic
+    /// plan once it looks no dearer, and for a pattern that plan can be 20× slower; SQLite plans
+    /// each statement when it is prepared, whatever the values, so it runs `query`.
+    func queryPlannedPerRun(_ sql: String, _ parameters: [SQLValue]) throws -> [Row]
     /// Runs one statement in autocommit mode and returns the number of affected rows.
     @discardableResult func execute(_ sql: String, _ parameters: [SQLValue]) throws -> Int
     /// Runs `body` inside `BEGIN` (`BEGIN IMMEDIATE` on SQLite) … `COMMIT`; rolls back and
@@ -69,4 +74,5 @@ extension Database {
 
 extension Database {
     public var poolStats: PoolStats? { nil }
+    public func queryPlannedPerRun(_ sql: String, _ parameters: [SQLValue]) throws -> [Row] { try query(sql, parameters) }
 }

@@ -71,7 +71,13 @@ final class PostgresConnection: DatabaseConnection {
     // MARK: DatabaseConnection
 
     func query(_ sql: String, _ parameters: [SQLValue]) throws -> [Row] {
-        let result = try run(sql, parameters)
+        try query(sql, parameters, prepared: true)
+    }
+
+    /// `prepared: false` sends the statement unnamed (parse, bind and execute in one round
+    /// trip), so the server plans it for these values and keeps nothing.
+    func query(_ sql: String, _ parameters: [SQLValue], prepared: Bool) throws -> [Row] {
+        let result = try run(sql, parameters, prepared: prepared)
         defer { PQclear(result) }
         return decodeRows(result)
     }
@@ -119,7 +125,7 @@ final class PostgresConnection: DatabaseConnection {
     /// Ad-hoc SQL past this many statements starts the cache over rather than grow it.
     private static let preparedLimit = 256
 
-    private func run(_ sql: String, _ parameters: [SQLValue], retryStale: Bool = true) throws -> OpaquePointer {
+    private func run(_ sql: String, _ parameters: [SQLValue], prepared usePrepared: Bool = true, retryStale: Bool = true) throws -> OpaquePointer {
         let conn = try open()
         var types = [Oid](repeating: 0, count: parameters.count)
         var texts = [UnsafeMutablePointer<CChar>?](repeating: nil, count: parameters.count)
@@ -135,6 +141,20 @@ final class PostgresConnection: DatabaseConnection {
             case .text(let s): encoded = s
             }
             texts[i] = encoded.map { strdup($0) }
+        }
+        if !usePrepared {
+            let result = texts.withUnsafeBufferPointer { values in
+                values.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
+                    PQexecParams(conn, sql, Int32(parameters.count), types, values.baseAddress, nil, nil, 0)
+                }
+            }
+            do {
+                try check(result, conn: conn, sql: sql)
+            } catch {
+                PQclear(result)
+                throw error
+            }
+            return result!
         }
         // Prepared once per connection: later runs skip parsing and planning on the server.
         let key = StatementKey(sql: sql, types: types)

@@ -66,6 +66,10 @@ public final class PostgresDatabase: Database, @unchecked Sendable {
         try withConnection { try $0.query(sql, parameters) }
     }
 
+    public func queryPlannedPerRun(_ sql: String, _ parameters: [SQLValue]) throws -> [Row] {
+        try withConnection { try $0.query(sql, parameters, prepared: false) }
+    }
+
     @discardableResult
     public func execute(_ sql: String, _ parameters: [SQLValue]) throws -> Int {
         try withConnection { try $0.execute(sql, parameters) }

@@ -104,6 +104,7 @@ final class PostgresTestDatabase: Database, @unchecked Sendable {
 
     var dialect: SQLDialect { inner.dialect }
     func query(_ sql: String, _ parameters: [SQLValue]) throws -> [Row] { try inner.query(sql, parameters) }
+    func queryPlannedPerRun(_ sql: String, _ parameters: [SQLValue]) throws -> [Row] { try inner.queryPlannedPerRun(sql, parameters) }
     @discardableResult
     func execute(_ sql: String, _ parameters: [SQLValue]) throws -> Int { try inner.execute(sql, parameters) }
     func transaction<T>(_ body: (DatabaseConnection) throws -> T) throws -> T { try inner.transaction(body) }

@@ -75,14 +75,14 @@ struct DeploymentStore {
             // read whole rows (with their per-row subqueries) for the page alone. Sorting whole
             // rows ran those subqueries for every candidate, twice the time at 25,000 of them.
             let dir = slice.direction == .asc ? "ASC" : "DESC"
-            rows = try database.query("""
+            rows = try database.queryList("""
                 SELECT \(Self.listColumns) FROM deployments d JOIN (
                     SELECT d.id AS pick_id, \(clauses.sortKey) AS \(ListClauses.sortKeyColumn) FROM deployments d \(clauses.page(slice, &p))
                 ) AS picked ON picked.pick_id = d.id
                 ORDER BY picked.\(ListClauses.sortKeyColumn) \(dir), d.id \(dir)
-                """, p.values)
+                """, p.values, for: slice)
         } else {
-            rows = try database.query("SELECT \(Self.listColumns) FROM deployments d \(clauses.page(slice, &p))", p.values)
+            rows = try database.queryList("SELECT \(Self.listColumns) FROM deployments d \(clauses.page(slice, &p))", p.values, for: slice)
         }
         return ListResult(rows: try rows.prefix(slice.limit - 1).map(Self.decodeListRow), hasMore: rows.count >= slice.limit)
     }
@@ -106,13 +106,13 @@ struct DeploymentStore {
                     WHERE \(c.conditions.joined(separator: " AND ")) ORDER BY \(c.sortKey) \(dir), d.id \(dir) LIMIT \(enough)) AS s\(index)
                 """)
         }
-        let rows = try database.query("""
+        let rows = try database.queryList("""
             SELECT \(Self.listColumns) FROM deployments d JOIN (
                 SELECT pick_id, \(ListClauses.sortKeyColumn) FROM (\(members.joined(separator: " UNION ALL "))) AS candidates
                 ORDER BY \(ListClauses.sortKeyColumn) \(dir), pick_id \(dir) \(ListClauses.window(slice, &p))
             ) AS picked ON picked.pick_id = d.id
             ORDER BY picked.\(ListClauses.sortKeyColumn) \(dir), d.id \(dir)
-            """, p.values)
+            """, p.values, for: slice)
         return ListResult(rows: try rows.prefix(slice.limit - 1).map(Self.decodeListRow), hasMore: rows.count >= slice.limit)
     }
 
@@ -156,9 +156,9 @@ struct DeploymentStore {
         }
         // Every lane's matches up to the page's end, in the page's order: the first `enough`
         // of them are the page's, and each lane's count says whether it was cut short.
-        let found = try database.query("""
+        let found = try database.queryList("""
             SELECT lane, id FROM (\(lanes.joined(separator: " UNION ALL "))) AS lanes ORDER BY sk \(dir), id \(dir)
-            """, p.values)
+            """, p.values, for: slice)
         var perLane = [Int](repeating: 0, count: lanes.count)
         var matches: [Int] = []
         for row in found {
@@ -199,10 +199,10 @@ struct DeploymentStore {
                 WHERE \(c.conditions.joined(separator: " AND ")) ORDER BY \(c.sortKey) \(dir), id \(dir) LIMIT \(enough))
             """
         }
-        let rows = try database.query("""
+        let rows = try database.queryList("""
             SELECT * FROM (\(member(a)) AS kept UNION ALL \(member(b)) AS gone) AS live
             ORDER BY \(ListClauses.sortKeyColumn) \(dir), id \(dir) \(ListClauses.window(slice, &p))
-            """, p.values)
+            """, p.values, for: slice)
         return ListResult(rows: try rows.prefix(slice.limit - 1).map(Self.decodeListRow), hasMore: rows.count >= slice.limit)
     }
 
@@ -214,9 +214,9 @@ struct DeploymentStore {
         var filters = filters
         filters.search = try searchPlan(slice.search)
         let clauses = Self.tableClauses(slice, filters: filters, &p)
-        let rows = try database.query("""
+        let rows = try database.queryList("""
             SELECT \(Self.listColumns), \(clauses.sortKey) AS \(ListClauses.sortKeyColumn) FROM deployments d \(clauses.batch(after: cursor, limit: limit, &p))
-            """, p.values)
+            """, p.values, for: slice)
         return ListBatch(rows: try rows.map(Self.decodeListRow), next: rows.count < limit ? nil : try rows.last.map { try ListCursor(after: $0) })
     }
 

@@ -61,7 +61,7 @@ struct JobStore {
     func list(_ slice: ListSlice<JobSortKey, JobStatus>, filters: Filters = Filters()) throws -> ListResult<TrainingJob> {
         var p = SQLParameters()
         let clauses = Self.tableClauses(slice, filters, &p)
-        let rows = try database.query("SELECT \(Self.columns) FROM \(Self.from) \(clauses.page(slice, &p))", p.values)
+        let rows = try database.queryList("SELECT \(Self.columns) FROM \(Self.from) \(clauses.page(slice, &p))", p.values, for: slice)
         let jobs = try rows.prefix(slice.limit - 1).map(Self.decode)
         return ListResult(rows: jobs, hasMore: rows.count >= slice.limit)
     }
@@ -72,9 +72,9 @@ struct JobStore {
                    limit: Int) throws -> ListBatch<TrainingJob> {
         var p = SQLParameters()
         let clauses = Self.tableClauses(slice, filters, &p)
-        let rows = try database.query("""
+        let rows = try database.queryList("""
             SELECT \(Self.columns), \(clauses.sortKey) AS \(ListClauses.sortKeyColumn) FROM \(Self.from) \(clauses.batch(after: cursor, limit: limit, &p))
-            """, p.values)
+            """, p.values, for: slice)
         return ListBatch(rows: try rows.map(Self.decode), next: rows.count < limit ? nil : try rows.last.map { try ListCursor(after: $0) })
     }
 

@@ -38,23 +38,20 @@ struct ListClauses {
         "\(whereClause()) \(orderBy) \(Self.window(slice, &p))"
     }
 
-    /// `LIMIT n`, with `OFFSET m` past the first page. On a first page without `q` the row count
-    /// is written into the SQL and the zero offset left out: with either a parameter, PostgreSQL
-    /// costs a prepared statement's generic plan as a read of a tenth of the table, never picks
-    /// it, and planned every execution again (0.3 ms, a sixth of the machine's CPU under load on
-    /// the 100k table). A `q` keeps them parameters on purpose: its best plan depends on the
-    /// pattern (a trigram index for a rare one, a walk along the order for a common one), and a
-    /// generic plan, once chosen, made a search for a missing name 20× slower (6 → 110 ms).
-    /// Both numbers are integers from the slice, never request text.
+    /// `LIMIT n`, with `OFFSET m` past the first page. On a first page the row count is written
+    /// into the SQL and the zero offset left out: with either a parameter, PostgreSQL costs a
+    /// prepared statement's generic plan as a read of a tenth of the table, never picks it, and
+    /// planned every execution again (0.3 ms, a sixth of the machine's CPU under load on the
+    /// 100k table). Both numbers are integers from the slice, never request text. (A page with
+    /// `q` is planned for its pattern on every run instead: see `Database.queryList`.)
     static func window<Sort, Status>(_ slice: ListSlice<Sort, Status>, _ p: inout SQLParameters) -> String {
-        let limit = bound(slice.limit, for: slice, &p)
-        return slice.offset == 0 && slice.search.isEmpty ? "LIMIT \(limit)" : "LIMIT \(limit) OFFSET \(p.add(.int(Int64(slice.offset))))"
+        slice.offset == 0 ? "LIMIT \(slice.limit)" : "LIMIT \(slice.limit) OFFSET \(p.add(.int(Int64(slice.offset))))"
     }
 
-    /// A row bound for an inner `LIMIT` of `slice`'s statement: in the SQL on a first page
-    /// without `q`, else a parameter (see `window`).
+    /// A row bound for an inner `LIMIT` of `slice`'s statement: in the SQL on a first page, else
+    /// a parameter, since it grows with the page (see `window`).
     static func bound<Sort, Status>(_ rows: Int, for slice: ListSlice<Sort, Status>, _ p: inout SQLParameters) -> String {
-        slice.offset == 0 && slice.search.isEmpty ? String(rows) : p.add(.int(Int64(rows)))
+        slice.offset == 0 ? String(rows) : p.add(.int(Int64(rows)))
     }
 
     /// The next `limit` rows after `cursor` (from the start when nil), by keyset: the row value
@@ -96,4 +93,14 @@ struct ListCursor: Equatable {
 struct ListBatch<Row> {
     var rows: [Row]
     var next: ListCursor?
+}
+
+extension Database {
+    /// Runs a list page's statement: one with `q` is planned for its pattern on every run
+    /// (`queryPlannedPerRun`), since a trigram index suits a rare name and a walk along the
+    /// order a common one; PostgreSQL's generic plan for a search over three statuses, once
+    /// chosen, took 100 ms where the planned one took 14.
+    func queryList<Sort, Status>(_ sql: String, _ values: [SQLValue], for slice: ListSlice<Sort, Status>) throws -> [Row] {
+        slice.search.isEmpty ? try query(sql, values) : try queryPlannedPerRun(sql, values)
+    }
 }

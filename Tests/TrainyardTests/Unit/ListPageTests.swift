@@ -79,14 +79,12 @@ import Testing
         let slice = request("q=50%25&status=queued&status=failed&sort=name").slice
         #expect(slice.searchCondition(["j.name"], &p) == "(LOWER(j.name) LIKE $1 ESCAPE '\\')")
         #expect(slice.statusCondition("j.status", &p) == "j.status IN ($2, $3)")
-        // A search's window stays parameters; a first page without one is written in (see
-        // ListClauses.window), and deeper pages pass the offset.
-        #expect(slice.orderAndWindow("j.name", tieBreaker: "j.id", &p) == "ORDER BY j.name ASC, j.id ASC LIMIT $4 OFFSET $5")
-        #expect(p.values == [.text("%50\\%%"), .text("queued"), .text("failed"), .int(26), .int(0)])
+        // A first page's window is written in (see ListClauses.window); deeper pages pass the offset.
+        #expect(slice.orderAndWindow("j.name", tieBreaker: "j.id", &p) == "ORDER BY j.name ASC, j.id ASC LIMIT 26")
+        #expect(p.values == [.text("%50\\%%"), .text("queued"), .text("failed")])
         var q = Storage.SQLParameters()
-        #expect(request("sort=name").slice.orderAndWindow("j.name", tieBreaker: "j.id", &q) == "ORDER BY j.name ASC, j.id ASC LIMIT 26")
-        #expect(request("sort=name&page=3").slice.orderAndWindow("j.name", tieBreaker: "j.id", &q) == "ORDER BY j.name ASC, j.id ASC LIMIT $1 OFFSET $2")
-        #expect(q.values == [.int(26), .int(50)])
+        #expect(request("sort=name&page=3").slice.orderAndWindow("j.name", tieBreaker: "j.id", &q) == "ORDER BY j.name ASC, j.id ASC LIMIT 26 OFFSET $1")
+        #expect(q.values == [.int(50)])
     }
 }
 
