@@ -167,6 +167,32 @@ private func change(_ running: RunningApp, _ route: TrainyardApp.RouteInfo, as r
         #expect(try Fixtures.count(running.database, "sessions") == 1, "only the other browser's session is left")
     }
 
+    /// Tagged pages keep a session found standing while the `sessions` and `users` counters
+    /// stand; a write to either, from this process or any other, ends that at once.
+    @Test(arguments: TestDatabaseKind.enabled)
+    func aKeptSessionEndsTheMomentItsRowOrItsUserChanges(_ kind: TestDatabaseKind) throws {
+        let running = try RunningApp(kind)
+        defer { running.stop() }
+        let db = running.database
+        let name = try running.user(.viewer)
+        let viewer = try running.browser(as: .viewer)
+        for path in ["/", "/deployments", "/"] { #expect(try viewer.get(path).status == 200) }
+        #expect(running.app.authenticator.sessions.count == 1, "kept after a tagged page")
+
+        // Deleted behind this process's back (another serve process, an operator's SQL).
+        try db.execute("DELETE FROM sessions")
+        #expect(try viewer.get("/").status == 303)
+        try viewer.signIn(name, RunningApp.password)
+        #expect(try viewer.get("/").body.contains("· Viewer</span>"))
+        #expect(try viewer.get("/").body.contains("· Viewer</span>"))
+
+        // The user changes: the next page has the new role, then the account is disabled.
+        try db.execute("UPDATE users SET role = 'operator' WHERE username = $1", [.text(name)])
+        #expect(try viewer.get("/").body.contains("· Operator</span>"))
+        try db.execute("UPDATE users SET disabled = 1 WHERE username = $1", [.text(name)])
+        #expect(try viewer.get("/").status == 303)
+    }
+
     @Test(arguments: TestDatabaseKind.enabled)
     func sessionsExpireWhenIdleAndAtTheirLifetime(_ kind: TestDatabaseKind) throws {
         let running = try RunningApp(kind)

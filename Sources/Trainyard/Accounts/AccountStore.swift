@@ -156,24 +156,28 @@ struct AccountStore {
         }
     }
 
-    /// The signed-in user of session `token`: not expired, not idle longer than `idle`, not
-    /// disabled. Refreshes the idle clock at most once a minute, so browsing costs no writes.
-    func sessionUser(_ token: String, idle: TimeInterval, now: Date) throws -> User? {
+    /// How often a session's idle clock is written: browsing costs no writes in between.
+    static let lastSeenStep: TimeInterval = 60
+
+    /// The signed-in session `token`: not expired, not idle longer than `idle`, its user not
+    /// disabled (else it is deleted and nil). Refreshes the idle clock at most once every
+    /// `lastSeenStep`; `refreshed` says it did so now.
+    func session(_ token: String, idle: TimeInterval, now: Date) throws -> (session: StoredSession, refreshed: Bool)? {
         let hash = Self.digest(token)
         guard let row = try database.queryOne("""
             SELECT \(Self.userColumns), s.last_seen_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = $1
             """, [.text(hash)]) else { return nil }
-        let user = try Self.decodeUser(row)
-        let lastSeen = try row.date("last_seen_at"), expires = try row.date("expires_at")
-        guard !user.disabled, expires > now, now.timeIntervalSince(lastSeen) < idle else {
+        let session = StoredSession(user: try Self.decodeUser(row), lastSeen: try row.date("last_seen_at"), expires: try row.date("expires_at"))
+        guard session.stands(now: now, idle: idle) else {
             try database.execute("DELETE FROM sessions WHERE token_hash = $1", [.text(hash)])
             return nil
         }
-        if now.timeIntervalSince(lastSeen) >= 60 {
+        if now.timeIntervalSince(session.lastSeen) >= Self.lastSeenStep {
             try database.execute("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1", [.text(hash), .date(now)])
+            return (session, true)
         }
-        return user
+        return (session, false)
     }
 
     func endSession(_ token: String, user: User, address: String, now: Date) throws {

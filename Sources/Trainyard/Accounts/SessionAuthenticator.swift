@@ -9,6 +9,8 @@ final class SessionAuthenticator: Authenticator {
     /// Basic credentials recently proven, so a training script logging every second costs one
     /// argon2 check every five minutes, not one per request.
     private let verified = VerifiedPasswords(lifetime: 300)
+    /// Browser sessions found standing, for pages that read the counters first.
+    let sessions = SessionCache()
 
     init(accounts: AccountStore, configuration: AppConfiguration) {
         self.accounts = accounts
@@ -16,8 +18,19 @@ final class SessionAuthenticator: Authenticator {
         lifetime = configuration.sessionLifetime
     }
 
-    func sessionActor(_ secret: String, now: Date) throws -> Actor? {
-        try accounts.sessionUser(secret, idle: idleTimeout, now: now)?.actor(from: "")
+    /// With `counters` read before it, a session found standing on an earlier request stands
+    /// without a lookup while the `sessions` and `users` counters have not moved (see
+    /// `SessionCache`); otherwise, and when its idle clock is due a write, it is looked up.
+    func sessionActor(_ secret: String, now: Date, counters: CounterReading?) throws -> Actor? {
+        let stamp = counters.flatMap(SessionCache.Stamp.init)
+        if let stamp, let user = sessions.user(secret, at: stamp, now: now, idle: idleTimeout) { return user.actor(from: "") }
+        guard let found = try accounts.session(secret, idle: idleTimeout, now: now) else {
+            sessions.forget(secret)
+            return nil
+        }
+        // A refresh just wrote the session, so its counter has moved past this stamp.
+        if let stamp, !found.refreshed { sessions.keep(found.session, for: secret, at: stamp) }
+        return found.session.user.actor(from: "")
     }
 
     /// HTTP Basic, throttled like the sign-in form (per user name and per address). A password

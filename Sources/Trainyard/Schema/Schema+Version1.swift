@@ -223,6 +223,7 @@ enum SQLiteSchema {
         Migration(version: 7, name: "inference_sources", sql: SchemaVersion7.sql(for: .sqlite)),
         Migration(version: 8, name: "deployments_search_index", sql: SchemaVersion8.sql(for: .sqlite)),
         Migration(version: 9, name: "change_counters", sql: SchemaVersion9.sql(for: .sqlite)),
+        Migration(version: 10, name: "sessions_change_counter", sql: SchemaVersion10.sql(for: .sqlite)),
     ]
 }
 
@@ -238,6 +239,7 @@ enum PostgresSchema {
         Migration(version: 7, name: "inference_sources", sql: SchemaVersion7.sql(for: .postgres)),
         Migration(version: 8, name: "deployments_search_index", sql: SchemaVersion8.sql(for: .postgres)),
         Migration(version: 9, name: "change_counters", sql: SchemaVersion9.sql(for: .postgres)),
+        Migration(version: 10, name: "sessions_change_counter", sql: SchemaVersion10.sql(for: .postgres)),
     ]
 }
 

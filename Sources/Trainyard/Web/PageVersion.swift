@@ -34,6 +34,8 @@ struct ChangeCounters {
         case experiments, inferenceMetrics = "inference_metrics", inferenceSources = "inference_sources"
         case jobMetricSummaries = "job_metric_summaries", jobMetrics = "job_metrics", jobParams = "job_params"
         case jobStatusCounts = "job_status_counts", jobTags = "job_tags", models, trainingJobs = "training_jobs", users
+        /// Version 10; it moves only its own counter, not `*`.
+        case sessions
     }
 
     let database: Database
@@ -55,8 +57,8 @@ struct ChangeCounters {
 struct CounterReading: Sendable {
     let versions: [String: Int64]
 
-    /// What the tag is made from.
-    var sum: Int64 { versions.values.reduce(0, +) }
+    /// What a tag is made from: the sum of `tables`' counters.
+    func sum(of tables: [String]) -> Int64 { tables.reduce(0) { $0 + (versions[$1] ?? 0) } }
 
     /// The counter read that moves when `table` changes: its own, else `*` (any table).
     func stamp(for table: ChangeCounters.Table) -> CounterStamp? {

@@ -43,8 +43,9 @@ public enum Access: Sendable, Equatable {
 
 /// How the web layer finds who is asking; the accounts feature implements it.
 protocol Authenticator: AnyObject {
-    /// The user of a browser session (`secret` is the session cookie's value), or nil.
-    func sessionActor(_ secret: String, now: Date) throws -> Actor?
+    /// The user of a browser session (`secret` is the session cookie's value), or nil;
+    /// `counters`, when read first, let a session checked earlier stand without a lookup.
+    func sessionActor(_ secret: String, now: Date, counters: CounterReading?) throws -> Actor?
     /// The owner of an API token, or nil.
     func tokenActor(_ secret: String, now: Date) throws -> Actor?
     /// The user of a user name and password sent with HTTP Basic (MLflow's client does), or nil.
@@ -137,6 +138,7 @@ public final class WebLayer {
         var response: HTTPResponse
         var etag: String?
         do {
+            if let version { try readCountersFirst(ctx, version) }
             try authenticate(ctx)
             if let refusal = refuse(ctx, access) {
                 response = refusal
@@ -196,9 +198,9 @@ public final class WebLayer {
     private func entityTag(_ ctx: WebContext, _ version: PageVersion) throws -> String? {
         let method = ctx.request.method
         guard method == "GET" || method == "HEAD", ctx.flash == nil, ctx.isAPI || ctx.cookiesToSet.isEmpty, let changeVersion else { return nil }
-        let reading = try changeVersion(version)
+        let reading = try ctx.counters ?? changeVersion(version)
         ctx.counters = reading
-        let counted = reading.sum
+        let counted = reading.sum(of: version.tables)
         let step = Int64((now().timeIntervalSince1970 / PageVersion.clockStep).rounded(.down))
         let actor = ctx.actor.map { $0.username + "\u{1}" + $0.role.rawValue + "\u{1}" + $0.displayName } ?? ""
         // A MAC, not a plain hash: the tag says nothing about the CSRF token it covers.
@@ -206,6 +208,18 @@ public final class WebLayer {
                                  + actor + "|" + (ctx.isAPI ? "" : ctx.csrfToken))
         return "W/\"" + mac.prefix(32) + "\""
     }
+
+    /// A signed-in page with a tag reads its counters before the session lookup, together with
+    /// those of `sessions` and `users`: while those stand, the session checked on an earlier
+    /// request is still good (`SessionCache`) and the lookup is skipped. The tag is made from the
+    /// page's own counters only.
+    private func readCountersFirst(_ ctx: WebContext, _ version: PageVersion) throws {
+        let method = ctx.request.method
+        guard let changeVersion, authenticator != nil, !ctx.isAPI, !ctx.sessionIsNew, method == "GET" || method == "HEAD" else { return }
+        ctx.counters = try changeVersion(PageVersion(tables: version.tables + Self.sessionTables))
+    }
+
+    static let sessionTables = [ChangeCounters.Table.sessions.rawValue, ChangeCounters.Table.users.rawValue]
 
     private func makeContext(for request: HTTPRequest) -> WebContext {
         let secure = clients.isSecure(request)
@@ -269,7 +283,7 @@ public final class WebLayer {
                                                             address: ctx.clientAddress, now: now)
             }
         } else if !ctx.sessionIsNew && (!ctx.isAPI || ctx.request.method == "GET" || ctx.request.method == "HEAD") {
-            ctx.actor = try authenticator.sessionActor(ctx.session, now: now)
+            ctx.actor = try authenticator.sessionActor(ctx.session, now: now, counters: ctx.counters)
         }
         ctx.actor?.clientAddress = ctx.clientAddress
     }

@@ -30,7 +30,8 @@ import Testing
 
     @Test func aReadingStampsATableByItsOwnCounterElseByAnyTable() {
         let own = CounterReading(versions: ["deployment_status_counts": 4, "deployments": 9])
-        #expect(own.sum == 13)
+        #expect(own.sum(of: ["deployment_status_counts", "deployments"]) == 13)
+        #expect(own.sum(of: ["deployments"]) == 9)
         #expect(own.stamp(for: .deploymentStatusCounts) == CounterStamp(counter: "deployment_status_counts", version: 4))
         #expect(own.stamp(for: .jobStatusCounts) == nil)
         let any = CounterReading(versions: ["*": 40])
