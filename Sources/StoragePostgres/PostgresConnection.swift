@@ -142,19 +142,13 @@ final class PostgresConnection: DatabaseConnection {
             }
             texts[i] = encoded.map { strdup($0) }
         }
+        func withValues(_ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> OpaquePointer?) -> OpaquePointer? {
+            texts.withUnsafeBufferPointer { values in
+                values.withMemoryRebound(to: UnsafePointer<CChar>?.self) { body($0.baseAddress) }
+            }
+        }
         if !usePrepared {
-            let result = texts.withUnsafeBufferPointer { values in
-                values.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
-                    PQexecParams(conn, sql, Int32(parameters.count), types, values.baseAddress, nil, nil, 0)
-                }
-            }
-            do {
-                try check(result, conn: conn, sql: sql)
-            } catch {
-                PQclear(result)
-                throw error
-            }
-            return result!
+            return try checked(withValues { PQexecParams(conn, sql, Int32(parameters.count), types, $0, nil, nil, 0) }, conn: conn, sql: sql)
         }
         // Prepared once per connection: later runs skip parsing and planning on the server.
         let key = StatementKey(sql: sql, types: types)
@@ -170,14 +164,7 @@ final class PostgresConnection: DatabaseConnection {
             try check(made, conn: conn, sql: sql)
             prepared[key] = name
         }
-        func execute() -> OpaquePointer? {
-            texts.withUnsafeBufferPointer { values in
-                values.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
-                    PQexecPrepared(conn, name, Int32(parameters.count), values.baseAddress, nil, nil, 0)
-                }
-            }
-        }
-        var result = execute()
+        let result = withValues { PQexecPrepared(conn, name, Int32(parameters.count), $0, nil, nil, 0) }
         if retryStale, let failed = result, Self.isStalePlan(failed), !inTransaction {
             // A migration changed what the statement returns: prepare it afresh, once.
             PQclear(failed)
@@ -185,11 +172,15 @@ final class PostgresConnection: DatabaseConnection {
             PQclear(PQexec(conn, "DEALLOCATE \(name)"))
             return try run(sql, parameters, retryStale: false)
         }
+        return try checked(result, conn: conn, sql: sql)
+    }
+
+    /// `result` when it succeeded; otherwise it is cleared and the error thrown.
+    private func checked(_ result: OpaquePointer?, conn: OpaquePointer, sql: String) throws -> OpaquePointer {
         do {
             try check(result, conn: conn, sql: sql)
         } catch {
             PQclear(result)
-            result = nil
             throw error
         }
         return result!

@@ -131,7 +131,7 @@ struct DeploymentStore {
         walkFilters.search = .like
         let dir = slice.direction == .asc ? "ASC" : "DESC"
         let enough = slice.offset + slice.limit
-        let budget = ListClauses.bound(searchWalkBudget, for: slice, &p)
+        let budget = String(searchWalkBudget)   // a fixed count, so written in (ListClauses.window)
         let enoughBound = ListClauses.bound(enough, for: slice, &p)
         let laneStatuses: [[DeploymentStatus]] = slice.statuses.count > 1 ? slice.statuses.map { [$0] } : [slice.statuses]
         var sortKey = ""
