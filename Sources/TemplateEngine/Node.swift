@@ -1,7 +1,7 @@
-/// A parsed template: nodes ready to render, partials resolved to library indices.
+/// A parsed template: lowered to steps ready to render, partials resolved to library indices.
 struct CompiledTemplate: Sendable {
     let name: String
-    let nodes: [Node]
+    let program: Program
     /// Bytes of literal text, used to size the output buffer up front.
     let textBytes: Int
 }
@@ -30,32 +30,11 @@ final class NamePath: Sendable {
     }
 }
 
-/// Literal text. `lines` is the same text cut after each newline, used only when the
-/// text belongs to a standalone partial whose indentation must start every line.
+/// Literal text, as parsed; `Program` copies it into one byte run per template.
 final class TextChunk: Sendable {
     let text: String
-    /// `text` as UTF-8, copied into the output as is.
-    let bytes: [UInt8]
-    let lines: [(text: [UInt8], isBlank: Bool, endsLine: Bool)]
 
-    init(_ text: String) {
-        self.text = text
-        bytes = Array(text.utf8)
-        var lines: [([UInt8], Bool, Bool)] = []
-        var start = text.startIndex
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(after: index)
-            if text[index] == "\n" || text[index] == "\r\n" {
-                let current = text[start..<next]
-                lines.append((Array(current.utf8), current == "\n" || current == "\r\n", true))
-                start = next
-            }
-            index = next
-        }
-        if start < text.endIndex { lines.append((Array(text[start...].utf8), false, false)) }
-        self.lines = lines
-    }
+    init(_ text: String) { self.text = text }
 }
 
 enum Node: Sendable {

@@ -38,7 +38,7 @@ struct Parser {
         let pieces = stripStandaloneLines(try scan())
         var textBytes = 0
         for case .text(let range) in pieces { textBytes += range.count }
-        return CompiledTemplate(name: name, nodes: try nest(pieces), textBytes: textBytes)
+        return CompiledTemplate(name: name, program: Program(try nest(pieces)), textBytes: textBytes)
     }
 
     // MARK: Scanning

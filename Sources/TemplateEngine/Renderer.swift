@@ -1,4 +1,4 @@
-/// Renders compiled nodes into one growing byte buffer (UTF-8): literal text is stored as bytes
+/// Runs compiled programs into one growing byte buffer (UTF-8): literal text is stored as bytes
 /// when templates load, so a render copies bytes and escapes values, with no string appends.
 ///
 /// All state lives in this struct and is created per render, so a library can be
@@ -8,9 +8,39 @@ struct Renderer {
     /// exhaust the stack.
     static let maxDepth = 64
 
+    /// One value of the context stack. A record's names and values are reached through
+    /// pointers taken when it is pushed: `value` holds the storage they point into, and a
+    /// `TemplateValue` is immutable, so they stay valid until the frame is popped. A lookup
+    /// in a row then reads memory instead of copying (retaining and releasing) the row's
+    /// arrays for every name.
+    struct Frame {
+        let value: TemplateValue
+        let ids: UnsafeBufferPointer<Int>
+        let values: UnsafePointer<TemplateValue>?
+
+        init(_ value: TemplateValue) {
+            self.value = value
+            if case .record(let keys, let values) = value, !values.isEmpty {
+                ids = UnsafeBufferPointer(rebasing: keys.ids[0..<min(keys.ids.count, values.count)])
+                self.values = values.withUnsafeBufferPointer { $0.baseAddress }
+            } else {
+                ids = UnsafeBufferPointer(start: nil, count: 0)
+                self.values = nil
+            }
+        }
+    }
+
+    /// Where a lookup found its value: in place (a record's member, read without a copy) or
+    /// copied out (an object's member, a dotted name's end, the implicit `.`).
+    enum Found {
+        case missing
+        case member(UnsafePointer<TemplateValue>)
+        case copied(TemplateValue)
+    }
+
     let templates: [CompiledTemplate]
-    var out: [UInt8]
-    var stack: ContiguousArray<TemplateValue>
+    var out: ByteWriter
+    var stack: ContiguousArray<Frame>
     /// Indentation of the standalone partials being rendered; empty almost always.
     var indent: [UInt8] = []
     var atLineStart = true
@@ -18,75 +48,109 @@ struct Renderer {
 
     init(templates: [CompiledTemplate], context: TemplateValue, capacity: Int) {
         self.templates = templates
-        out = []
-        out.reserveCapacity(capacity)
+        out = ByteWriter(capacity: capacity)
         stack = []
         stack.reserveCapacity(16)
-        stack.append(context)
+        stack.append(Frame(context))
     }
 
-    mutating func render(_ nodes: [Node], _ overrides: [String: [Node]], in template: Int) throws {
-        for node in nodes {
-            switch node {
-            case .text(let chunk):
+    /// Runs template `template` from its first step to its last.
+    mutating func run(_ template: Int, _ overrides: [Program.Override]) throws {
+        let program = templates[template].program
+        try run(program, template, 0..<program.steps.count, overrides)
+    }
+
+    private mutating func run(_ program: Program, _ template: Int, _ range: Range<Int>, _ overrides: [Program.Override]) throws {
+        let steps = program.steps
+        var pc = range.lowerBound
+        while pc < range.upperBound {
+            switch steps[pc] {
+            case .text(let start, let count):
+                let bytes = UnsafeBufferPointer(rebasing: program.text[start..<(start + count)])
                 if indent.isEmpty {
-                    out.append(contentsOf: chunk.bytes)
+                    out.append(bytes)
                 } else {
-                    writeIndented(chunk)
+                    writeIndented(bytes)
                 }
+                pc += 1
 
             case .value(let path, let escaped):
                 if !indent.isEmpty && atLineStart { startLine() }
-                if let value = lookup(path) { Self.write(value, escaped: escaped, to: &out) }
+                switch find(program.paths[path]) {
+                case .missing: break
+                case .member(let at): Self.write(at.pointee, escaped: escaped, to: &out)
+                case .copied(let value): Self.write(value, escaped: escaped, to: &out)
+                }
+                pc += 1
 
-            case .section(let path, let body):
-                guard let value = lookup(path) else { continue }
+            case .section(let path, let end):
+                let value: TemplateValue
+                switch find(program.paths[path]) {
+                case .missing: pc = end; continue
+                case .member(let at): value = at.pointee
+                case .copied(let copy): value = copy
+                }
                 switch value {
                 case .list(let items):
                     for item in items {
-                        stack.append(item)
-                        try render(body, overrides, in: template)
+                        stack.append(Frame(item))
+                        try run(program, template, (pc + 1)..<end, overrides)
                         stack.removeLast()
                     }
                 case .bool(let flag):
-                    if flag { try render(body, overrides, in: template) }
+                    if flag { try run(program, template, (pc + 1)..<end, overrides) }
                 case .null:
-                    continue
+                    break
                 default:
-                    guard value.isTruthy else { continue }
-                    stack.append(value)
-                    try render(body, overrides, in: template)
-                    stack.removeLast()
+                    if value.isTruthy {
+                        stack.append(Frame(value))
+                        try run(program, template, (pc + 1)..<end, overrides)
+                        stack.removeLast()
+                    }
                 }
+                pc = end
 
-            case .inverted(let path, let body):
-                if let value = lookup(path), value.isTruthy { continue }
-                try render(body, overrides, in: template)
+            case .inverted(let path, let end):
+                let shown: Bool
+                switch find(program.paths[path]) {
+                case .missing: shown = true
+                case .member(let at): shown = !at.pointee.isTruthy
+                case .copied(let value): shown = !value.isTruthy
+                }
+                if shown { try run(program, template, (pc + 1)..<end, overrides) }
+                pc = end
 
             case .partial(let target, let tagIndent):
-                try include(target, overrides, tagIndent, from: template)
+                try include(target, overrides, tagIndent < 0 ? nil : program.indents[tagIndent], from: template)
+                pc += 1
 
-            case .parent(let target, let arguments, let tagIndent):
+            case .parent(let target, let set, let tagIndent, let end):
                 // Arguments from further out take precedence: the outermost child wins.
-                var merged = arguments
-                if merged.isEmpty {
-                    merged = overrides
-                } else if !overrides.isEmpty {
-                    for (name, body) in overrides { merged[name] = body }
+                var merged = program.overrideSets[set].map {
+                    Program.Override(name: $0.name, template: template, start: $0.start, end: $0.end)
                 }
-                try include(target, merged, tagIndent, from: template)
+                for outer in overrides {
+                    if let at = merged.firstIndex(where: { $0.name == outer.name }) {
+                        merged[at] = outer
+                    } else {
+                        merged.append(outer)
+                    }
+                }
+                try include(target, merged, tagIndent < 0 ? nil : program.indents[tagIndent], from: template)
+                pc = end
 
-            case .block(let name, let defaultBody):
-                if !overrides.isEmpty, let body = overrides[name] {
-                    try render(body, overrides, in: template)
+            case .block(let name, let end):
+                if let chosen = overrides.first(where: { $0.name == name }) {
+                    try run(templates[chosen.template].program, chosen.template, chosen.start..<chosen.end, overrides)
                 } else {
-                    try render(defaultBody, overrides, in: template)
+                    try run(program, template, (pc + 1)..<end, overrides)
                 }
+                pc = end
             }
         }
     }
 
-    private mutating func include(_ target: Int, _ overrides: [String: [Node]], _ tagIndent: String?, from template: Int) throws {
+    private mutating func include(_ target: Int, _ overrides: [Program.Override], _ tagIndent: [UInt8]?, from template: Int) throws {
         guard depth < Renderer.maxDepth else {
             throw TemplateError(
                 template: templates[template].name, line: 0, column: 0,
@@ -98,16 +162,16 @@ struct Renderer {
         if let tagIndent {
             // A standalone partial: its lines take the tag's indentation.
             let outer = indent.count
-            indent.append(contentsOf: tagIndent.utf8)
+            indent.append(contentsOf: tagIndent)
             atLineStart = true
-            try render(templates[target].nodes, overrides, in: target)
+            try run(target, overrides)
             indent.removeSubrange(outer...)
         } else if indent.isEmpty {
-            try render(templates[target].nodes, overrides, in: target)
+            try run(target, overrides)
         } else {
             var outer: [UInt8] = []
             swap(&outer, &indent)
-            try render(templates[target].nodes, overrides, in: target)
+            try run(target, overrides)
             swap(&outer, &indent)
         }
         depth -= 1
@@ -115,60 +179,77 @@ struct Renderer {
 
     @inline(__always)
     private mutating func startLine() {
-        out.append(contentsOf: indent)
+        out.append(indent)
         atLineStart = false
     }
 
-    private mutating func writeIndented(_ chunk: TextChunk) {
-        for line in chunk.lines {
-            if atLineStart && !line.isBlank { out.append(contentsOf: indent) }
-            out.append(contentsOf: line.text)
-            atLineStart = line.endsLine
+    /// Text inside an indented partial: each line that starts there, unless it is blank,
+    /// takes the indentation first.
+    private mutating func writeIndented(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            let endsLine = end < bytes.count
+            if endsLine { end += 1 }
+            let length = end - start
+            let isBlank = endsLine && (length == 1 || (length == 2 && bytes[start] == UInt8(ascii: "\r")))
+            if atLineStart && !isBlank { out.append(indent) }
+            out.append(UnsafeBufferPointer(rebasing: bytes[start..<end]))
+            atLineStart = endsLine
+            start = end
         }
     }
 
     /// Finds the first name on the context stack, innermost first, then walks the rest
     /// of a dotted name inside that value only (a broken chain renders nothing).
     @inline(__always)
-    private func lookup(_ path: NamePath) -> TemplateValue? {
-        if path.isImplicit { return stack.last }
+    private func find(_ path: NamePath) -> Found {
+        if path.isImplicit { return stack.last.map { .copied($0.value) } ?? .missing }
+        let id = path.firstID
+        var found = Found.missing
         var i = stack.count - 1
-        var found: TemplateValue?
         while i >= 0 {
-            switch stack[i] {
-            case .object(let members):
-                if let value = members[path.first] { found = value }
-            case .record(let keys, let values):
-                if let at = keys.position(ofID: path.firstID) { found = values[at] }
-            default:
+            let frame = stack[i]
+            if let values = frame.values {
+                var at = 0
+                while at < frame.ids.count && frame.ids[at] != id { at += 1 }
+                if at < frame.ids.count { found = .member(values + at); break }
+            } else if case .object(let members) = frame.value, let value = members[path.first] {
+                found = .copied(value)
                 break
             }
-            if found != nil { break }
             i -= 1
         }
-        guard var value = found else { return nil }
+        guard !path.rest.isEmpty else { return found }
+        var value: TemplateValue
+        switch found {
+        case .missing: return .missing
+        case .member(let at): value = at.pointee
+        case .copied(let copy): value = copy
+        }
         for key in path.rest {
-            guard let next = value[key] else { return nil }
+            guard let next = value[key] else { return .missing }
             value = next
         }
-        return value
+        return .copied(value)
     }
 
     @inline(__always)
-    private static func write(_ value: TemplateValue, escaped: Bool, to out: inout [UInt8]) {
+    private static func write(_ value: TemplateValue, escaped: Bool, to out: inout ByteWriter) {
         switch value {
         case .string(let text):
             if escaped {
                 HTMLEscape.append(text, to: &out)
             } else {
-                out.append(contentsOf: text.utf8)
+                out.append(text)
             }
         case .int(let number):
             Self.appendDecimal(number, to: &out)
         case .double(let number):
-            out.append(contentsOf: String(number).utf8)
+            out.append(String(number))
         case .bool(let flag):
-            out.append(contentsOf: (flag ? "true" : "false").utf8)
+            out.append(flag ? "true" : "false")
         case .null, .list, .object, .record:
             break
         }
@@ -177,7 +258,7 @@ struct Renderer {
 
 extension Renderer {
     /// `n` in decimal, digit by digit: numbers fill tables, and `String(n)` made one string each.
-    static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+    static func appendDecimal(_ n: Int, to out: inout ByteWriter) {
         if n == 0 { out.append(UInt8(ascii: "0")); return }
         var magnitude = n.magnitude
         if n < 0 { out.append(UInt8(ascii: "-")) }
@@ -186,30 +267,36 @@ extension Renderer {
             out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
             magnitude /= 10
         }
-        out[start...].reverse()
+        out.reverse(from: start)
     }
 }
 
 enum HTMLEscape {
     /// Appends `text` as UTF-8 with `& < > " '` escaped; runs with nothing to escape are copied in bulk.
-    static func append(_ text: String, to out: inout [UInt8]) {
+    static func append(_ text: String, to out: inout ByteWriter) {
         var text = text
         text.withUTF8 { bytes in
             var runStart = 0
             for i in 0..<bytes.count where needsEscape(bytes[i]) {
-                if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+                if runStart < i { out.append(UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
                 switch bytes[i] {
-                case UInt8(ascii: "&"): out.append(contentsOf: "&amp;".utf8)
-                case UInt8(ascii: "<"): out.append(contentsOf: "&lt;".utf8)
-                case UInt8(ascii: ">"): out.append(contentsOf: "&gt;".utf8)
-                case UInt8(ascii: "\""): out.append(contentsOf: "&quot;".utf8)
-                default: out.append(contentsOf: "&#39;".utf8)
+                case UInt8(ascii: "&"): out.append(Self.ampersand)
+                case UInt8(ascii: "<"): out.append(Self.lessThan)
+                case UInt8(ascii: ">"): out.append(Self.greaterThan)
+                case UInt8(ascii: "\""): out.append(Self.quote)
+                default: out.append(Self.apostrophe)
                 }
                 runStart = i + 1
             }
-            if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
+            if runStart < bytes.count { out.append(UnsafeBufferPointer(rebasing: bytes[runStart...])) }
         }
     }
+
+    private static let ampersand = Array("&amp;".utf8)
+    private static let lessThan = Array("&lt;".utf8)
+    private static let greaterThan = Array("&gt;".utf8)
+    private static let quote = Array("&quot;".utf8)
+    private static let apostrophe = Array("&#39;".utf8)
 
     /// Appends `text` with `& < > " '` escaped. Unchanged runs are copied in bulk; text
     /// with nothing to escape (the usual case) is appended in one call.

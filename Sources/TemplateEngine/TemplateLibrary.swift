@@ -81,8 +81,13 @@ public final class TemplateLibrary: Sendable {
         // A page is its template's text plus the layout's and the rows': 32 KiB holds most
         // pages without the buffer growing (and copying) midway.
         var renderer = Renderer(templates: templates, context: context, capacity: max(32 * 1024, template.textBytes * 4))
-        try renderer.render(template.nodes, [:], in: index)
-        return renderer.out
+        do {
+            try renderer.run(index, [])
+        } catch {
+            renderer.out.discard()
+            throw error
+        }
+        return renderer.out.take()
     }
 
     public func contains(_ name: String) -> Bool {

@@ -76,16 +76,21 @@ public enum TemplateValue: Sendable, Equatable {
 /// static let keys = TemplateKeys(["name", "href"])
 /// .record(Self.keys, [.string(name), .string(href)])
 /// ```
-public final class TemplateKeys: Sendable, Equatable {
+public final class TemplateKeys: @unchecked Sendable, Equatable {
     public let names: [String]
-    /// `names` as `TemplateNames` numbers: a lookup compares integers, not strings.
-    let ids: [Int]
+    /// `names` as `TemplateNames` numbers: a lookup compares integers, not strings. Kept in
+    /// memory of their own, written once here, so a render can hold a pointer to them.
+    let ids: UnsafeBufferPointer<Int>
 
     public init(_ names: [String]) {
         precondition(Set(names).count == names.count, "a record's names are distinct")
         self.names = names
-        ids = names.map(TemplateNames.id)
+        let ids = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(names.count, 1))
+        for (i, name) in names.enumerated() { ids[i] = TemplateNames.id(name) }
+        self.ids = UnsafeBufferPointer(rebasing: ids[0..<names.count])
     }
+
+    deinit { ids.deallocate() }
 
     /// Where `name` is, or nil.
     public func position(of name: String) -> Int? {
@@ -96,14 +101,12 @@ public final class TemplateKeys: Sendable, Equatable {
     /// comparing strings for the dozen or two names a row has.
     @inline(__always)
     func position(ofID id: Int) -> Int? {
-        ids.withUnsafeBufferPointer { ids in
-            var i = 0
-            while i < ids.count {
-                if ids[i] == id { return i }
-                i += 1
-            }
-            return nil
+        var i = 0
+        while i < ids.count {
+            if ids[i] == id { return i }
+            i += 1
         }
+        return nil
     }
 
     public static func == (a: TemplateKeys, b: TemplateKeys) -> Bool { a === b || a.names == b.names }

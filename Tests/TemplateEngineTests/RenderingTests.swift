@@ -290,4 +290,18 @@ func render(_ template: String, _ context: TemplateValue = [:], partials: [Strin
         #expect(try render("{{#r}}{{missing}}{{name}}{{/r}}", ["r": row("x")]) == "x", "a name the record lacks is looked up outside it")
         #expect(row("x")["href"] == .string("/d/x") && row("x")["nope"] == nil)
     }
+
+    @Test func aRecordMemberShadowsTheOuterNameEvenWhenNull() throws {
+        // `flag` is .null in the row: the lookup stops there and does not reach the outer `flag`.
+        let context: TemplateValue = ["flag": "outer", "rows": [row("a"), row("b", flag: "inner")]]
+        #expect(try render("{{#rows}}{{name}}={{flag}};{{/rows}}", context) == "a=;b=inner;")
+        #expect(try render("{{#rows}}{{#rows}}{{name}}{{/rows}}|{{/rows}}", ["rows": [row("a")]]) == "a|",
+                "a name the row lacks is the outer one, even the list being walked")
+    }
+
+    @Test func aRecordWithFewerValuesThanNamesLooksTheRestUpOutside() throws {
+        let short = TemplateValue.record(Self.keys, [.string("only-name")])
+        #expect(try render("{{#r}}{{name}}/{{href}}{{/r}}", ["href": "/outer", "r": short]) == "only-name//outer")
+        #expect(try render("{{#r}}[{{name}}]{{/r}}", ["name": "outer", "r": .record(Self.keys, [])]) == "[outer]")
+    }
 }
