@@ -12,11 +12,19 @@ public struct Row: Sendable {
     public final class Columns: @unchecked Sendable {
         /// Names in result order.
         public let names: [String]
-        private let index: [String: Int]
+        /// Only for results wider than `scanned` columns: a scan that compares lengths first
+        /// rejects almost every other name at once, where hashing cost every result a table
+        /// and every lookup a SipHash of the name.
+        private let index: [String: Int]?
+        private static let scanned = 48
 
-        /// Builds the lookup table; on duplicate names the first column wins.
+        /// On duplicate names the first column wins.
         public init(_ names: [String]) {
             self.names = names
+            guard names.count > Self.scanned else {
+                index = nil
+                return
+            }
             var index = [String: Int](minimumCapacity: names.count)
             for (i, name) in names.enumerated() where index[name] == nil {
                 index[name] = i
@@ -25,7 +33,16 @@ public struct Row: Sendable {
         }
 
         /// The position of `name`, if present.
-        public func position(of name: String) -> Int? { index[name] }
+        public func position(of name: String) -> Int? {
+            if let index { return index[name] }
+            let length = name.utf8.count
+            var i = 0
+            while i < names.count {
+                if names[i].utf8.count == length && names[i] == name { return i }
+                i += 1
+            }
+            return nil
+        }
     }
 
     /// The shared column table.

@@ -104,8 +104,10 @@ struct DeploymentListView: PageView {
 
         /// A figure's flag for the table: nothing when healthy, else the word and its reason.
         func flag(_ check: HealthCheck) -> TemplateValue {
-            check.severity == .healthy ? .null : ["word": .string(check.severity.word), "note": .string(check.note)]
+            check.severity == .healthy ? .null : .record(Self.flagKeys, [.string(check.severity.word), .string(check.note)])
         }
+
+        static let flagKeys = TemplateKeys(["word", "note"])
     }
 
     func members() -> [String: TemplateValue] {

@@ -43,12 +43,21 @@ struct ChangeCounters {
     /// The named counters, read together: their sum moves whenever any of them does, since none
     /// goes down.
     func reading(of tables: [String]) throws -> CounterReading {
-        let p = (1...tables.count).map { "$\($0)" }.joined(separator: ", ")
+        guard !tables.isEmpty else { return CounterReading(versions: [:]) }
+        let sql = tables.count <= Self.statements.count ? Self.statements[tables.count - 1] : Self.statement(tables.count)
         var versions: [String: Int64] = [:]
-        for row in try database.query("SELECT table_name, version FROM change_counters WHERE table_name IN (\(p))", tables.map { .text($0) }) {
+        for row in try database.query(sql, tables.map { .text($0) }) {
             versions[try row.string("table_name")] = Int64(try row.int("version"))
         }
         return CounterReading(versions: versions)
+    }
+
+    /// Every page reads its counters; the statement for each count of tables is written once.
+    private static let statements = (1...12).map(statement)
+
+    private static func statement(_ count: Int) -> String {
+        let p = (1...count).map { "$\($0)" }.joined(separator: ", ")
+        return "SELECT table_name, version FROM change_counters WHERE table_name IN (\(p))"
     }
 }
 

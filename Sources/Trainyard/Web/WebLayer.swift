@@ -98,6 +98,7 @@ public final class WebLayer {
     private let sessionSigner: Signer
     private let csrfSigner: Signer
     private let etagSigner: Signer
+    let verifiedCookies = VerifiedCookies()
     /// Reads the change counters a conditional page names (set by the app); nil: no ETags.
     var changeVersion: ((PageVersion) throws -> CounterReading)?
     /// The clock the tags' 10-second steps follow (tests set it).
@@ -232,13 +233,15 @@ public final class WebLayer {
         }
         var newSession: String?
         let session: String
-        if let raw = cookies[Self.sessionCookie(secure: secure)], let id = sessionSigner.verify(raw), id.count == Self.sessionBytes {
-            session = Base64URL.encode(id)
+        let csrfToken: String
+        if let raw = cookies[Self.sessionCookie(secure: secure)], let known = verifiedCookies.verified(raw, else: { verifySession(raw) }) {
+            (session, csrfToken) = (known.session, known.csrfToken)
         } else {
             (session, newSession) = newSessionSecret()
+            csrfToken = csrfSigner.mac(session)
         }
         // HEAD and API requests still get a token; only the page decides whether to show a form.
-        let ctx = WebContext(request: request, flash: flash, session: session, csrfToken: csrfSigner.mac(session),
+        let ctx = WebContext(request: request, flash: flash, session: session, csrfToken: csrfToken,
                              clientAddress: clients.clientAddress(request), isSecure: secure)
         ctx.sessionCookieName = Self.sessionCookie(secure: secure)
         if clearFlash { ctx.cookiesToSet.append(Cookies.clear(Self.flashCookie(secure: secure), secure: secure)) }
@@ -247,6 +250,14 @@ public final class WebLayer {
     }
 
     static let sessionBytes = 32
+
+    /// The session secret a signed cookie carries and its CSRF token, or nil when the signature
+    /// does not match.
+    private func verifySession(_ cookie: String) -> VerifiedCookies.Verified? {
+        guard let id = sessionSigner.verify(cookie), id.count == Self.sessionBytes else { return nil }
+        let session = Base64URL.encode(id)
+        return VerifiedCookies.Verified(session: session, csrfToken: csrfSigner.mac(session))
+    }
 
     /// A fresh random session secret and its signed cookie value.
     private func newSessionSecret() -> (secret: String, cookie: String) {
