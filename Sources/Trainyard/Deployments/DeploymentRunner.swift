@@ -26,7 +26,12 @@ final class DeploymentRunner {
     static let startingSeconds = 8.0
     static let stoppingSeconds = 3.0
     static let replicasPerTick = 500
-    static let deploymentsPerTick = 500
+    /// Sized for a large simulated table: 70,000 active deployments need 70,000 buckets a minute,
+    /// and each bucket moves ten sort-index entries, so pages shared within one commit are most
+    /// of the cost. Measured on a 100,000-row table: at 500 a tick the runner wrote 60,000 of its
+    /// 70,000 buckets in the minute at 434 µs of CPU each; at 2,000 all 70,000 at 317 µs. A tick
+    /// that full holds SQLite's write lock for about 0.6 s (PostgreSQL locks rows only).
+    static let deploymentsPerTick = 2_000
     /// Seconds (at speed 1) a start or rollout may take before it is given up.
     static let startDeadlineSeconds = 180.0
 
