@@ -49,6 +49,9 @@ public struct Signer: Sendable {
         return payload
     }
 
+    /// The MAC of `message`'s bytes.
+    public func macBytes(_ message: [UInt8]) -> [UInt8] { Array(code(message)) }
+
     /// Hex MAC of `message`, for tokens compared in constant time by `matches`.
     public func mac(_ message: String) -> String {
         Hex.encode(code(Array(message.utf8)))
