@@ -213,9 +213,9 @@ public final class WebLayer {
         message.reserveCapacity(192)
         message.append(contentsOf: fingerprintHex)
         message.append(UInt8(ascii: "|"))
-        Self.appendDecimal(counted, to: &message)
+        message.append(contentsOf: String(counted).utf8)
         message.append(UInt8(ascii: "|"))
-        Self.appendDecimal(step, to: &message)
+        message.append(contentsOf: String(step).utf8)
         message.append(UInt8(ascii: "|"))
         if let actor = ctx.actor {
             message.append(contentsOf: actor.username.utf8)
@@ -226,31 +226,7 @@ public final class WebLayer {
         }
         message.append(UInt8(ascii: "|"))
         if !ctx.isAPI { message.append(contentsOf: ctx.csrfToken.utf8) }
-        return Self.weakTag(etagSigner.macBytes(message))
-    }
-
-    /// `W/"…"` around the first 16 bytes of `mac` in lower-case hex.
-    private static func weakTag(_ mac: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var tag: [UInt8] = Array("W/\"".utf8)
-        tag.reserveCapacity(35)
-        for byte in mac.prefix(16) {
-            tag.append(digits[Int(byte >> 4)])
-            tag.append(digits[Int(byte & 0x0F)])
-        }
-        tag.append(UInt8(ascii: "\""))
-        return String(decoding: tag, as: UTF8.self)
-    }
-
-    private static func appendDecimal(_ n: Int64, to out: inout [UInt8]) {
-        if n < 0 { out.append(UInt8(ascii: "-")) }
-        let start = out.count
-        var magnitude = n.magnitude
-        repeat {
-            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
-        } while magnitude > 0
-        out[start...].reverse()
+        return "W/\"" + Hex.encode(etagSigner.macBytes(message).prefix(16)) + "\""
     }
 
     /// A signed-in page with a tag reads its counters before the session lookup, together with
