@@ -47,13 +47,35 @@ public struct Row: Sendable {
 
     /// The shared column table.
     public let layout: Columns
-    /// Values in column order.
-    public var values: [SQLValue]
+    /// Values in column order: drivers give every row a slice of one array for the whole result,
+    /// so n rows cost one allocation rather than n.
+    public let cells: ArraySlice<SQLValue>
+    /// Values in column order, as an array of their own.
+    public var values: [SQLValue] { Array(cells) }
 
-    /// A row over a shared column table (what drivers use).
-    public init(layout: Columns, values: [SQLValue]) {
+    /// A row over a shared column table and a slice of the result's values (what drivers use).
+    public init(layout: Columns, cells: ArraySlice<SQLValue>) {
         self.layout = layout
-        self.values = values
+        self.cells = cells
+    }
+
+    /// A row over a shared column table.
+    public init(layout: Columns, values: [SQLValue]) {
+        self.init(layout: layout, cells: values[...])
+    }
+
+    /// Cuts a result's values, `width` to a row in row order, into rows.
+    public static func rows(layout: Columns, flat values: [SQLValue], width: Int) -> [Row] {
+        guard width > 0 else { return [] }
+        let count = values.count / width
+        var rows: [Row] = []
+        rows.reserveCapacity(count)
+        var start = 0
+        for _ in 0..<count {
+            rows.append(Row(layout: layout, cells: values[start..<(start + width)]))
+            start += width
+        }
+        return rows
     }
 
     /// A standalone row, handy in tests.
@@ -66,13 +88,13 @@ public struct Row: Sendable {
 
     /// The value of `column`, or `.null` if there is no such column.
     public subscript(_ column: String) -> SQLValue {
-        guard let i = layout.position(of: column), i < values.count else { return .null }
-        return values[i]
+        guard let i = layout.position(of: column), i < cells.count else { return .null }
+        return cells[cells.startIndex + i]
     }
 
     /// The value at `index`, or `.null` if out of range.
     public subscript(index index: Int) -> SQLValue {
-        index >= 0 && index < values.count ? values[index] : .null
+        index >= 0 && index < cells.count ? cells[cells.startIndex + index] : .null
     }
 
     // MARK: Typed accessors

@@ -44,9 +44,15 @@ public enum SQLTimestamp {
     /// none = UTC) as written by PostgreSQL in `DateStyle=ISO`, and plain `YYYY-MM-DD`.
     /// `infinity`/`-infinity` map to `Date.distantFuture`/`distantPast`.
     public static func parse(_ text: String) -> Date? {
-        if text == "infinity" { return .distantFuture }
-        if text == "-infinity" { return .distantPast }
-        var bytes = Array(text.utf8)[...]
+        var text = text
+        return text.withUTF8 { parse(utf8: $0) }
+    }
+
+    /// `parse(_:)` over UTF-8 bytes, for drivers reading straight from a result buffer.
+    public static func parse(utf8: UnsafeBufferPointer<UInt8>) -> Date? {
+        if utf8.elementsEqual("infinity".utf8) { return .distantFuture }
+        if utf8.elementsEqual("-infinity".utf8) { return .distantPast }
+        var bytes = utf8[...]
         func number(_ count: Int) -> Int64? {
             guard bytes.count >= count else { return nil }
             var v: Int64 = 0

@@ -263,25 +263,34 @@ final class PostgresConnection: DatabaseConnection {
         guard rowCount > 0 else { return [] }
         let layout = Row.Columns((0..<fieldCount).map { String(cString: PQfname(result, $0)) })
         let types = (0..<fieldCount).map { PQftype(result, $0) }
-        var rows: [Row] = []
-        rows.reserveCapacity(Int(rowCount))
+        var values: [SQLValue] = []
+        values.reserveCapacity(Int(rowCount) * Int(fieldCount))
         for r in 0..<rowCount {
-            var values: [SQLValue] = []
-            values.reserveCapacity(Int(fieldCount))
             for f in 0..<fieldCount {
                 if PQgetisnull(result, r, f) != 0 {
                     values.append(.null)
                     continue
                 }
                 let length = Int(PQgetlength(result, r, f))
-                let text = PQgetvalue(result, r, f).withMemoryRebound(to: UInt8.self, capacity: length) {
-                    String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-                }
-                values.append(Self.decode(text, type: types[Int(f)]))
+                values.append(PQgetvalue(result, r, f).withMemoryRebound(to: UInt8.self, capacity: length) {
+                    Self.decode(UnsafeBufferPointer(start: $0, count: length), type: types[Int(f)])
+                })
             }
-            rows.append(Row(layout: layout, values: values))
         }
-        return rows
+        return Row.rows(layout: layout, flat: values, width: Int(fieldCount))
+    }
+
+    /// A value from its text bytes: timestamps are read from the bytes, as a 29-byte text each
+    /// would otherwise be a heap string made only to be parsed.
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, type: Oid) -> SQLValue {
+        switch type {
+        case PostgresType.timestamptz, PostgresType.timestamp, PostgresType.date:
+            if let date = SQLTimestamp.parse(utf8: bytes) { return .date(date) }
+        case PostgresType.bool:
+            return .bool(bytes.count == 1 && bytes[0] == UInt8(ascii: "t"))
+        default: break
+        }
+        return decode(String(decoding: bytes, as: UTF8.self), type: type)
     }
 
     static func decode(_ text: String, type: Oid) -> SQLValue {

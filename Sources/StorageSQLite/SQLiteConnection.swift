@@ -101,7 +101,7 @@ final class SQLiteConnection: DatabaseConnection {
             sqlite3_clear_bindings(stmt)
         }
         try bind(statement, parameters, sql: sql)
-        var rows: [Row] = []
+        var values: [SQLValue] = []
         let count = sqlite3_column_count(stmt)
         let layout: Row.Columns
         if let cached = statement.layout, cached.names.count == Int(count) {
@@ -114,14 +114,11 @@ final class SQLiteConnection: DatabaseConnection {
             let rc = sqlite3_step(stmt)
             if rc == SQLITE_DONE { break }
             guard rc == SQLITE_ROW else { throw error(code: rc, sql: sql) }
-            var values: [SQLValue] = []
-            values.reserveCapacity(Int(count))
             for i in 0..<count {
                 values.append(column(stmt, i))
             }
-            rows.append(Row(layout: layout, values: values))
         }
-        return rows
+        return Row.rows(layout: layout, flat: values, width: Int(count))
     }
 
     @discardableResult

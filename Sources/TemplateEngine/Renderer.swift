@@ -18,6 +18,13 @@ struct Renderer {
         let ids: UnsafeBufferPointer<Int>
         let values: UnsafePointer<TemplateValue>?
 
+        /// One row of a `.rows` value: the section that iterates holds the value alive.
+        init(row ids: UnsafeBufferPointer<Int>, _ values: UnsafePointer<TemplateValue>) {
+            value = .null
+            self.ids = ids
+            self.values = values
+        }
+
         init(_ value: TemplateValue) {
             self.value = value
             if case .record(let keys, let values) = value, !values.isEmpty {
@@ -96,6 +103,18 @@ struct Renderer {
                         stack.append(Frame(item))
                         try run(program, template, (pc + 1)..<end, overrides)
                         stack.removeLast()
+                    }
+                case .rows(let keys, let values):
+                    let width = keys.ids.count
+                    guard width > 0 else { break }
+                    try values.withUnsafeBufferPointer { all in
+                        var start = 0
+                        while start + width <= all.count {
+                            stack.append(Frame(row: keys.ids, all.baseAddress! + start))
+                            try run(program, template, (pc + 1)..<end, overrides)
+                            stack.removeLast()
+                            start += width
+                        }
                     }
                 case .bool(let flag):
                     if flag { try run(program, template, (pc + 1)..<end, overrides) }
@@ -250,7 +269,17 @@ struct Renderer {
             out.append(String(number))
         case .bool(let flag):
             out.append(flag ? "true" : "false")
-        case .null, .list, .object, .record:
+        case .formatted(let formatter, let number):
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: TemplateFormatter.capacity) { buffer in
+                let count = min(max(formatter.write(number, buffer), 0), TemplateFormatter.capacity)
+                let bytes = UnsafeBufferPointer(rebasing: buffer[0..<count])
+                if escaped {
+                    HTMLEscape.append(bytes, to: &out)
+                } else {
+                    out.append(bytes)
+                }
+            }
+        case .null, .list, .object, .record, .rows:
             break
         }
     }
@@ -275,21 +304,24 @@ enum HTMLEscape {
     /// Appends `text` as UTF-8 with `& < > " '` escaped; runs with nothing to escape are copied in bulk.
     static func append(_ text: String, to out: inout ByteWriter) {
         var text = text
-        text.withUTF8 { bytes in
-            var runStart = 0
-            for i in 0..<bytes.count where needsEscape(bytes[i]) {
-                if runStart < i { out.append(UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
-                switch bytes[i] {
-                case UInt8(ascii: "&"): out.append(Self.ampersand)
-                case UInt8(ascii: "<"): out.append(Self.lessThan)
-                case UInt8(ascii: ">"): out.append(Self.greaterThan)
-                case UInt8(ascii: "\""): out.append(Self.quote)
-                default: out.append(Self.apostrophe)
-                }
-                runStart = i + 1
+        text.withUTF8 { append($0, to: &out) }
+    }
+
+    /// Appends UTF-8 `bytes` with `& < > " '` escaped.
+    static func append(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout ByteWriter) {
+        var runStart = 0
+        for i in 0..<bytes.count where needsEscape(bytes[i]) {
+            if runStart < i { out.append(UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+            switch bytes[i] {
+            case UInt8(ascii: "&"): out.append(Self.ampersand)
+            case UInt8(ascii: "<"): out.append(Self.lessThan)
+            case UInt8(ascii: ">"): out.append(Self.greaterThan)
+            case UInt8(ascii: "\""): out.append(Self.quote)
+            default: out.append(Self.apostrophe)
             }
-            if runStart < bytes.count { out.append(UnsafeBufferPointer(rebasing: bytes[runStart...])) }
+            runStart = i + 1
         }
+        if runStart < bytes.count { out.append(UnsafeBufferPointer(rebasing: bytes[runStart...])) }
     }
 
     private static let ampersand = Array("&amp;".utf8)

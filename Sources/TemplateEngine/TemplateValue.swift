@@ -21,6 +21,12 @@ public enum TemplateValue: Sendable, Equatable {
     /// An object of a shape many share (a table's rows): the names once, the values in their
     /// order. Built without hashing a key, and looked up by comparing a handful of short names.
     case record(TemplateKeys, [TemplateValue])
+    /// A list of records of one shape with their values laid end to end, `keys.names.count`
+    /// to a row: a table of n rows is one array where `.list` of `.record`s is n + 1.
+    case rows(TemplateKeys, [TemplateValue])
+    /// A number the renderer writes through `formatter` straight into the page (escaped like
+    /// any text): a time or figure printed on every row costs no string of its own.
+    case formatted(TemplateFormatter, Int64)
     case null
 
     /// `.string(s)` when present, `.null` otherwise, so `{{#x}}` hides a missing value.
@@ -55,9 +61,22 @@ public enum TemplateValue: Sendable, Equatable {
         case .int(let n): return n != 0
         case .double(let d): return d != 0
         case .list(let items): return !items.isEmpty
-        case .object, .record: return true
+        case .rows(_, let values): return !values.isEmpty
+        case .object, .record, .formatted: return true
         case .null: return false
         }
+    }
+
+    /// A `.rows` of `records`, each in `keys`' order (a record short of names gets `.null` for the rest).
+    public static func rows(_ keys: TemplateKeys, records: [[TemplateValue]]) -> TemplateValue {
+        let width = keys.names.count
+        var values: [TemplateValue] = []
+        values.reserveCapacity(records.count * width)
+        for record in records {
+            values.append(contentsOf: record.prefix(width))
+            if record.count < width { values.append(contentsOf: repeatElement(.null, count: width - record.count)) }
+        }
+        return .rows(keys, values)
     }
 
     /// The member `key` of an object, or nil.
@@ -68,6 +87,50 @@ public enum TemplateValue: Sendable, Equatable {
         default: return nil
         }
     }
+}
+
+/// Writes a number as text for `.formatted`: at most `TemplateFormatter.capacity` bytes into
+/// the buffer, returning how many it wrote. Made once per format (`static let`).
+///
+/// ```swift
+/// static let iso = TemplateFormatter { seconds, buffer in write(seconds, into: buffer) }
+/// .formatted(Self.iso, Int64(date.timeIntervalSince1970))
+/// ```
+public final class TemplateFormatter: Sendable, Equatable {
+    /// The room a formatter is given; what it writes past this is cut off.
+    public static let capacity = 64
+    let write: @Sendable (Int64, UnsafeMutableBufferPointer<UInt8>) -> Int
+
+    public init(_ write: @escaping @Sendable (Int64, UnsafeMutableBufferPointer<UInt8>) -> Int) {
+        self.write = write
+    }
+
+    /// The text `value` formats to, as the renderer writes it (before escaping).
+    public func text(_ value: Int64) -> String {
+        String(unsafeUninitializedCapacity: Self.capacity) { buffer in
+            min(max(write(value, buffer), 0), Self.capacity)
+        }
+    }
+
+    /// Writes `n` in decimal at the start of `buffer` (20 bytes suffice), returning the count.
+    public static func decimal(_ n: Int64, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var magnitude = n.magnitude
+        var digits = 0
+        repeat { digits += 1; magnitude /= 10 } while magnitude > 0
+        let count = digits + (n < 0 ? 1 : 0)
+        guard count <= buffer.count else { return 0 }
+        if n < 0 { buffer[0] = UInt8(ascii: "-") }
+        magnitude = n.magnitude
+        var at = count - 1
+        repeat {
+            buffer[at] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+            at -= 1
+        } while magnitude > 0
+        return count
+    }
+
+    public static func == (a: TemplateFormatter, b: TemplateFormatter) -> Bool { a === b }
 }
 
 /// The member names of a `.record` shape, made once per shape (`static let`).

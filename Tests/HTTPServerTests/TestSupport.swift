@@ -215,6 +215,13 @@ final class TestClient {
         return nil
     }
 
+    /// Whether bytes (or the end of the stream) are waiting to be read, without waiting.
+    func hasDataWaiting() -> Bool {
+        if !buffer.isEmpty { return true }
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) > 0
+    }
+
     /// Whether the server closed the connection: EOF (or reset) with no further response bytes.
     func isClosedByPeer() -> Bool {
         if !buffer.isEmpty { return false }

@@ -305,3 +305,52 @@ func render(_ template: String, _ context: TemplateValue = [:], partials: [Strin
         #expect(try render("{{#r}}[{{name}}]{{/r}}", ["name": "outer", "r": .record(Self.keys, [])]) == "[outer]")
     }
 }
+
+@Suite struct RowsAndFormattedTests {
+    static let keys = TemplateKeys(["name", "when", "flag"])
+    static let year = TemplateFormatter { value, buffer in
+        var i = 0
+        for byte in "year ".utf8 { buffer[i] = byte; i += 1 }
+        return i + TemplateFormatter.decimal(value, into: UnsafeMutableBufferPointer(rebasing: buffer[i...]))
+    }
+    static let unsafeText = TemplateFormatter { _, buffer in
+        for (i, byte) in "<b>&'\"".utf8.enumerated() { buffer[i] = byte }
+        return 6
+    }
+
+    @Test func rowsRenderLikeAListOfTheSameRecords() throws {
+        let template = "{{#rows}}{{name}} {{#when}}{{.}}{{/when}}{{#flag}}!{{/flag}}{{^flag}}.{{/flag}} {{title}}|{{/rows}}"
+        let records: [[TemplateValue]] = [[.string("a<b"), 2026, .null], [.string("c"), 1999, true]]
+        let asRows: TemplateValue = ["title": "T", "rows": .rows(Self.keys, records: records)]
+        let asList: TemplateValue = ["title": "T", "rows": .list(records.map { .record(Self.keys, $0) })]
+        let out = try render(template, asRows)
+        #expect(out == "a&lt;b 2026. T|c 1999! T|")
+        #expect(out == (try render(template, asList)))
+    }
+
+    @Test func emptyRowsAreFalsyAndAShortRowIsPaddedWithNull() throws {
+        let none = TemplateValue.rows(Self.keys, [])
+        #expect(!none.isTruthy)
+        #expect(try render("{{#rows}}x{{/rows}}{{^rows}}none{{/rows}}", ["rows": none]) == "none")
+        let padded = TemplateValue.rows(Self.keys, records: [[.string("only")], [.string("b"), .null, "f"]])
+        #expect(try render("{{#rows}}{{name}}:{{flag}};{{/rows}}", ["flag": "outer", "rows": padded]) == "only:;b:f;",
+                "the padding is .null, which shadows the outer name like any member")
+    }
+
+    @Test func aFormattedValueIsWrittenByItsFormatterAndEscaped() throws {
+        #expect(try render("{{y}}", ["y": .formatted(Self.year, 1969)]) == "year 1969")
+        #expect(try render("{{y}}", ["y": .formatted(Self.year, -12)]) == "year -12")
+        #expect(try render("{{y}}|{{{y}}}", ["y": .formatted(Self.unsafeText, 0)]) == "&lt;b&gt;&amp;&#39;&quot;|<b>&'\"")
+        #expect(try render("{{#y}}shown{{/y}}", ["y": .formatted(Self.year, 0)]) == "shown")
+        #expect(Self.year.text(7) == "year 7")
+    }
+
+    @Test func decimalWritesEveryInt64AndRefusesTooLittleRoom() {
+        for n: Int64 in [0, 7, -7, 10, 1234567890, .max, .min] {
+            let text = String(unsafeUninitializedCapacity: 24) { TemplateFormatter.decimal(n, into: $0) }
+            #expect(text == String(n))
+        }
+        let tiny = String(unsafeUninitializedCapacity: 2) { TemplateFormatter.decimal(123, into: UnsafeMutableBufferPointer(rebasing: $0[0..<2])) }
+        #expect(tiny == "")
+    }
+}

@@ -82,24 +82,37 @@ struct DeploymentListView: PageView {
         var row: DeploymentListRow
         var now: Date
 
-        /// One record per row (the names once for the table), in `keys`' order.
+        /// The names once for the table; each row's values go end to end into one `.rows`.
         static let keys = TemplateKeys(["model", "name", "href", "version", "status", "running", "target", "active", "rps", "rpsFlag",
                                         "p95", "p95Flag", "errors", "errorsFlag", "attention", "source", "scrapeDown", "created"])
+        static var rowKeys: TemplateKeys? { keys }
 
         var templateValue: TemplateValue {
-            .record(Self.keys, [
-                .string(row.modelName), .string(row.name), .string(Paths.deployment(row.id)), .string(row.version), Badge.of(row.status),
-                .int(row.runningReplicas), .int(row.targetReplicas), .bool(row.status == .active),
-                .string(Format.requestsPerSecond(row.stats.rps)),
-                row.stats.trafficSeverity(baseline: row.rpsBaseline) == .healthy ? .null : flag(row.stats.trafficHealth(baseline: row.rpsBaseline)),
-                .string(Format.milliseconds(row.stats.p95)),
-                row.stats.p95Severity == .healthy ? .null : flag(row.stats.p95Health),
-                .string(Format.percent(row.stats.errorRate)), flag(row.stats.errorHealth),
-                .bool(row.needsAttention),
-                row.metricsSource == .simulated ? .null : .string(row.metricsSource.rawValue),
-                .bool(row.scrapeDown),
-                Format.timestamp(row.createdAt, now: now),
-            ])
+            var values: [TemplateValue] = []
+            values.reserveCapacity(Self.keys.names.count)
+            appendRowValues(to: &values)
+            return .record(Self.keys, values)
+        }
+
+        func appendRowValues(to values: inout [TemplateValue]) {
+            values.append(.string(row.modelName))
+            values.append(.string(row.name))
+            values.append(.formatted(Paths.deploymentHref, Int64(row.id)))
+            values.append(.string(row.version))
+            values.append(Badge.of(row.status))
+            values.append(.int(row.runningReplicas))
+            values.append(.int(row.targetReplicas))
+            values.append(.bool(row.status == .active))
+            values.append(.string(Format.requestsPerSecond(row.stats.rps)))
+            values.append(row.stats.trafficSeverity(baseline: row.rpsBaseline) == .healthy ? .null : flag(row.stats.trafficHealth(baseline: row.rpsBaseline)))
+            values.append(.string(Format.milliseconds(row.stats.p95)))
+            values.append(row.stats.p95Severity == .healthy ? .null : flag(row.stats.p95Health))
+            values.append(.string(Format.percent(row.stats.errorRate)))
+            values.append(flag(row.stats.errorHealth))
+            values.append(.bool(row.needsAttention))
+            values.append(row.metricsSource == .simulated ? .null : .string(row.metricsSource.rawValue))
+            values.append(.bool(row.scrapeDown))
+            values.append(Format.timestamp(row.createdAt, now: now))
         }
 
         /// A figure's flag for the table: nothing when healthy, else the word and its reason.

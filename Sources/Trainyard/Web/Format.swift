@@ -9,29 +9,47 @@ enum Format {
     /// "2026-11-23 17:26 UTC", shown on hover.
     static func exact(_ date: Date) -> String { written(date, withSeconds: false) }
 
-    /// Both forms, written into the string's own storage: tables call this twice per row, and
-    /// gmtime_r is thread-safe and cheap where a shared formatter is neither.
+    /// Both forms, written into the string's own storage: gmtime_r is thread-safe and cheap
+    /// where a shared formatter is neither.
     private static func written(_ date: Date, withSeconds: Bool) -> String {
-        var t = time_t(date.timeIntervalSince1970.rounded(.down))
+        String(unsafeUninitializedCapacity: TemplateFormatter.capacity) { written(seconds(date), withSeconds: withSeconds, into: $0) }
+    }
+
+    /// The same two forms written by the renderer into the page, from whole seconds: a table
+    /// prints both on every row, and as strings each was a heap allocation.
+    static let isoFormatter = TemplateFormatter { written($0, withSeconds: true, into: $1) }
+    static let exactFormatter = TemplateFormatter { written($0, withSeconds: false, into: $1) }
+
+    /// Whole seconds since 1970, rounded down; times beyond any calendar are held at its ends.
+    static func seconds(_ date: Date) -> Int64 {
+        let t = date.timeIntervalSince1970.rounded(.down)
+        guard t.isFinite else { return t > 0 ? Int64.max / 2 : Int64.min / 2 }
+        return Int64(max(min(t, 1e15), -1e15))
+    }
+
+    /// Writes "2026-11-23T17:26:05Z" or "2026-11-23 17:26 UTC" (a year past 9999 as itself);
+    /// needs 32 bytes of room, returns how many it wrote.
+    private static func written(_ seconds: Int64, withSeconds: Bool, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var i = 0
+        func put(_ byte: UInt8) { buffer[i] = byte; i += 1 }
+        func two(_ n: Int32) { put(UInt8(48 + n / 10)); put(UInt8(48 + n % 10)) }
+        var t = time_t(seconds)
         var parts = tm()
-        gmtime_r(&t, &parts)
-        let year = Int(parts.tm_year) + 1900
-        guard (0...9999).contains(year) else { return withSeconds ? "\(year)" : "year \(year)" }
-        return String(unsafeUninitializedCapacity: 20) { buffer in
-            var i = 0
-            func put(_ byte: UInt8) { buffer[i] = byte; i += 1 }
-            func two(_ n: Int32) { put(UInt8(48 + n / 10)); put(UInt8(48 + n % 10)) }
-            two(Int32(year / 100)); two(Int32(year % 100))
-            put(UInt8(ascii: "-")); two(parts.tm_mon + 1); put(UInt8(ascii: "-")); two(parts.tm_mday)
-            put(withSeconds ? UInt8(ascii: "T") : UInt8(ascii: " "))
-            two(parts.tm_hour); put(UInt8(ascii: ":")); two(parts.tm_min)
-            if withSeconds {
-                put(UInt8(ascii: ":")); two(parts.tm_sec); put(UInt8(ascii: "Z"))
-            } else {
-                for byte in " UTC".utf8 { put(byte) }
-            }
+        let year = gmtime_r(&t, &parts) == nil ? Int(seconds / 31_556_952) + 1970 : Int(parts.tm_year) + 1900
+        guard (0...9999).contains(year) else {
+            for byte in (withSeconds ? "\(year)" : "year \(year)").utf8 { put(byte) }
             return i
         }
+        two(Int32(year / 100)); two(Int32(year % 100))
+        put(UInt8(ascii: "-")); two(parts.tm_mon + 1); put(UInt8(ascii: "-")); two(parts.tm_mday)
+        put(withSeconds ? UInt8(ascii: "T") : UInt8(ascii: " "))
+        two(parts.tm_hour); put(UInt8(ascii: ":")); two(parts.tm_min)
+        if withSeconds {
+            put(UInt8(ascii: ":")); two(parts.tm_sec); put(UInt8(ascii: "Z"))
+        } else {
+            for byte in " UTC".utf8 { put(byte) }
+        }
+        return i
     }
 
     static func relative(_ date: Date, now: Date) -> String {
@@ -51,7 +69,8 @@ enum Format {
 
     /// `{relative, exact, iso}` for a `<time>` element.
     static func timestamp(_ date: Date, now: Date) -> TemplateValue {
-        .record(timeKeys, [.string(relative(date, now: now)), .string(exact(date)), .string(iso(date))])
+        let whole = seconds(date)
+        return .record(timeKeys, [.string(relative(date, now: now)), .formatted(exactFormatter, whole), .formatted(isoFormatter, whole)])
     }
 
     private static let timeKeys = TemplateKeys(["relative", "exact", "iso"])

@@ -14,10 +14,26 @@ protocol PageView {
 /// A view model for a part of a page (a table row, a card): its template values in one place.
 protocol TemplateConvertible {
     var templateValue: TemplateValue { get }
+    /// The names every value of the type has, in order, when it is a table's row: a list of
+    /// them is then one `.rows`, its values end to end, instead of a record (an array) each.
+    static var rowKeys: TemplateKeys? { get }
+    /// Appends this row's values in `rowKeys`' order (only for types that have `rowKeys`).
+    func appendRowValues(to values: inout [TemplateValue])
+}
+
+extension TemplateConvertible {
+    static var rowKeys: TemplateKeys? { nil }
+    func appendRowValues(to values: inout [TemplateValue]) { values.append(templateValue) }
 }
 
 extension Array where Element: TemplateConvertible {
-    var templateValue: TemplateValue { .list(map(\.templateValue)) }
+    var templateValue: TemplateValue {
+        guard let keys = Element.rowKeys else { return .list(map(\.templateValue)) }
+        var values: [TemplateValue] = []
+        values.reserveCapacity(count * keys.names.count)
+        for element in self { element.appendRowValues(to: &values) }
+        return .rows(keys, values)
+    }
 }
 
 extension Optional where Wrapped: TemplateConvertible {

@@ -1,4 +1,5 @@
 import HTTPServer
+import TemplateEngine
 
 /// Every path the app links to, built in one place so templates never concatenate URLs.
 public enum Paths {
@@ -17,6 +18,12 @@ public enum Paths {
     public static func modelAPI(_ slug: String) -> String { "/api/models/" + percentEncodeSegment(slug) }
     public static func job(_ id: Int) -> String { "/training/jobs/\(id)" }
     public static func deployment(_ id: Int) -> String { "/deployments/\(id)" }
+    /// `deployment(_:)` written by the renderer from the id, for a table's rows.
+    public static let deploymentHref = TemplateFormatter { id, buffer in
+        var i = 0
+        for byte in "/deployments/".utf8 { buffer[i] = byte; i += 1 }
+        return i + TemplateFormatter.decimal(id, into: UnsafeMutableBufferPointer(rebasing: buffer[i...]))
+    }
     public static let deploymentsAPI = "/api/deployments"
     public static func deploymentAPI(_ id: Int) -> String { "/api/deployments/\(id)" }
     public static func doc(_ slug: String) -> String { "/docs/" + percentEncodeSegment(slug) }

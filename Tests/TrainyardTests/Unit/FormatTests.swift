@@ -23,6 +23,19 @@ import Testing
         #expect(Format.exact(date) == "2025-03-15 07:46 UTC")
     }
 
+    /// What a table writes through the formatters is the same text, down to times before 1970
+    /// and past the calendar's end.
+    @Test func theTimeFormattersWriteWhatIsoAndExactReturn() {
+        for seconds in [1_742_024_813.0, 1_742_024_813.999, 0, -1, -86_401.5, 253_402_300_799, 253_402_300_800, 1e14, .infinity, -.infinity] {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(Format.isoFormatter.text(Format.seconds(date)) == Format.iso(date), "\(seconds)")
+            #expect(Format.exactFormatter.text(Format.seconds(date)) == Format.exact(date), "\(seconds)")
+        }
+        #expect(Format.iso(Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59Z")
+        #expect(Format.exact(Date(timeIntervalSince1970: 253_402_300_800)) == "year 10000")
+        #expect(Paths.deploymentHref.text(1234) == Paths.deployment(1234))
+    }
+
     @Test(arguments: [(0.0, "0 s"), (42, "42 s"), (60, "1 min"), (185, "3 min 5 s"), (7_200, "2 h"), (7_800, "2 h 10 min"),
                       (3 * 86_400, "3 days"), (-5, "0 s")])
     func durations(seconds: Double, text: String) {
