@@ -85,7 +85,40 @@ public struct QueryParameters {
     }
 }
 
+extension QueryParameters {
+    /// The most bytes `writePair` can write for `name` and `value`: every byte encoded.
+    public static func pairLengthBound(_ name: String, _ value: String) -> Int {
+        3 * (name.utf8.count + value.utf8.count) + 1
+    }
+
+    /// Writes `name=value`, both percent-encoded, into `buffer` from `at` (which moves past
+    /// them); the buffer has `pairLengthBound` bytes of room.
+    public static func writePair(_ name: String, _ value: String, into buffer: UnsafeMutableBufferPointer<UInt8>, at: inout Int) {
+        percentEncode(name, into: buffer, at: &at)
+        buffer[at] = UInt8(ascii: "=")
+        at += 1
+        percentEncode(value, into: buffer, at: &at)
+    }
+}
+
 private let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
+
+private func percentEncode(_ s: String, into buffer: UnsafeMutableBufferPointer<UInt8>, at: inout Int) {
+    for byte in s.utf8 {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "_"), UInt8(ascii: "~"):
+            buffer[at] = byte
+            at += 1
+        default:
+            buffer[at] = UInt8(ascii: "%")
+            buffer[at + 1] = hexDigits[Int(byte >> 4)]
+            buffer[at + 2] = hexDigits[Int(byte & 0x0F)]
+            at += 3
+        }
+    }
+}
 
 private func percentEncode(_ s: String, into out: inout [UInt8]) {
     for byte in s.utf8 {

@@ -114,7 +114,7 @@ struct ListRequest<Sort: ListSortKey, Status: ListStatusFilter> {
     }
 
     /// This state's URL, for actions that come back to the page they were pressed on.
-    var currentPath: String { Paths.with(definition.path, query.pairs()) }
+    var currentPath: String { query.link(definition.path) }
 }
 
 /// The parts every table page shows around its rows: the filter form's state, sortable
@@ -212,7 +212,7 @@ struct ListChrome<Sort: ListSortKey, Status: ListStatusFilter> {
         nextHref = hasMore && nextOffset <= definition.maxOffset ? query.pageLink(path, page: query.page + 1) : nil
         clearHref = path
         downloads = !definition.exportable ? [] : ExportFormat.allCases.map { format in
-            Download(label: "Download \(format.label)", href: Paths.with(Paths.export(path, format), query.pairs(window: false)))
+            Download(label: "Download \(format.label)", href: query.link(Paths.export(path, format), window: false))
         }
         listPath = path
         noun = definition.noun.lowercased()
@@ -230,20 +230,32 @@ struct ListChrome<Sort: ListSortKey, Status: ListStatusFilter> {
             headerValues[key.rawValue] = .record(ListChromeKeys.header, [.string(h.label), .string(h.href), .string(h.ariaSort),
                                                                          .bool(h.sorted), .bool(h.ascending), .bool(h.numeric)])
         }
+        // Lists of one shape as `.rows`: their values in one array, not an array each.
+        var sortValues: [TemplateValue] = []
+        sortValues.reserveCapacity(otherSorts.count * 3)
+        for s in otherSorts {
+            sortValues.append(.string(s.label)); sortValues.append(.string(s.href)); sortValues.append(.bool(s.current))
+        }
+        var statusValues: [TemplateValue] = []
+        statusValues.reserveCapacity(statusOptions.count * 4)
+        for o in statusOptions {
+            statusValues.append(.string(o.value)); statusValues.append(.string(o.label))
+            statusValues.append(.int(o.count)); statusValues.append(.bool(o.checked))
+        }
+        var downloadValues: [TemplateValue] = []
+        downloadValues.reserveCapacity(downloads.count * 2)
+        for d in downloads { downloadValues.append(.string(d.label)); downloadValues.append(.string(d.href)) }
         return [
             "headers": .object(headerValues),
             "hasOtherSorts": .bool(!otherSorts.isEmpty),
-            "otherSorts": .list(otherSorts.map { .record(ListChromeKeys.otherSort, [.string($0.label), .string($0.href), .bool($0.current)]) }),
-            "statusFilters": .list(statusOptions.map {
-                .record(ListChromeKeys.statusFilter, [.string($0.value), .string($0.label), .int($0.count), .bool($0.checked),
-                                                      .string("status-\($0.value)")])
-            }),
+            "otherSorts": .rows(ListChromeKeys.otherSort, sortValues),
+            "statusFilters": .rows(ListChromeKeys.statusFilter, statusValues),
             "q": .string(search), "sort": .string(sort), "dir": .string(direction), "per": .int(perPage),
             "applied": .string(applied), "page": .int(page), "total": .int(total),
             "firstHref": .string(firstHref), "prevHref": .optional(prevHref), "nextHref": .optional(nextHref),
             "clearHref": .string(clearHref), "listPath": .string(listPath),
             "hasDownloads": .bool(!downloads.isEmpty && hasRows),
-            "downloads": .list(downloads.map { .record(ListChromeKeys.download, [.string($0.label), .string($0.href)]) }),
+            "downloads": .rows(ListChromeKeys.download, downloadValues),
             "noun": .string(noun), "stateID": .string(noun + "-state"),
             "hasRows": .bool(hasRows), "nothingAtAll": .bool(nothingAtAll), "noMatches": .bool(noMatches),
             "pastTheEnd": .bool(pastTheEnd), "clamped": .bool(clamped), "maxPage": .int(page),
@@ -256,7 +268,7 @@ struct ListChrome<Sort: ListSortKey, Status: ListStatusFilter> {
 enum ListChromeKeys {
     static let header = TemplateKeys(["label", "href", "ariaSort", "sorted", "ascending", "numeric"])
     static let otherSort = TemplateKeys(["label", "href", "current"])
-    static let statusFilter = TemplateKeys(["value", "label", "count", "checked", "id"])
+    static let statusFilter = TemplateKeys(["value", "label", "count", "checked"])
     static let download = TemplateKeys(["label", "href"])
 }
 

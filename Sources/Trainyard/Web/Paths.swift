@@ -32,18 +32,34 @@ public enum Paths {
 
     /// `path?query` from pairs, skipping empty values; the one encoder for links that keep filters.
     public static func with(_ path: String, _ pairs: [(String, String)]) -> String {
-        guard pairs.contains(where: { !$0.1.isEmpty }) else { return path }
-        // One buffer for the whole URL: tables build a dozen of these links per request.
-        var out: [UInt8] = []
-        out.reserveCapacity(path.utf8.count + 80)
-        out.append(contentsOf: path.utf8)
-        var separator = UInt8(ascii: "?")
-        for (name, value) in pairs where !value.isEmpty {
-            out.append(separator)
-            separator = UInt8(ascii: "&")
-            QueryParameters.appendPair(name, value, to: &out)
+        with(path) { pair in for (name, value) in pairs { pair(name, value) } }
+    }
+
+    /// `path?query` from the pairs `visit` hands its argument, skipping empty values. The link
+    /// is written straight into the string's storage (sized by a first visit): a table page makes
+    /// a dozen, and as a pairs array, a byte buffer and a string each was three allocations.
+    public static func with(_ path: String, visiting visit: ((String, String) -> Void) -> Void) -> String {
+        var room = path.utf8.count
+        var any = false
+        visit { name, value in
+            guard !value.isEmpty else { return }
+            any = true
+            room += 1 + QueryParameters.pairLengthBound(name, value)
         }
-        return String(decoding: out, as: UTF8.self)
+        guard any else { return path }
+        return String(unsafeUninitializedCapacity: room) { buffer in
+            var at = 0
+            for byte in path.utf8 { buffer[at] = byte; at += 1 }
+            var separator = UInt8(ascii: "?")
+            visit { name, value in
+                guard !value.isEmpty else { return }
+                buffer[at] = separator
+                at += 1
+                separator = UInt8(ascii: "&")
+                QueryParameters.writePair(name, value, into: buffer, at: &at)
+            }
+            return at
+        }
     }
 
     static func percentEncodeSegment(_ segment: String) -> String {

@@ -62,30 +62,41 @@ public struct TableQuery: Equatable, Sendable {
     /// window (`page`, `per`): the state of the whole table, as a download takes it.
     func pairs(page: Int? = nil, sort: String? = nil, direction: Direction? = nil, window: Bool = true) -> [(String, String)] {
         var out: [(String, String)] = []
-        if !q.isEmpty { out.append(("q", q)) }
-        for status in statuses { out.append((statusName, status)) }
-        out += filters
+        visitPairs(page: page, sort: sort, direction: direction, window: window) { out.append(($0, $1)) }
+        return out
+    }
+
+    /// `pairs`, handed one at a time to `pair` (for links built without an array of them).
+    func visitPairs(page: Int? = nil, sort: String? = nil, direction: Direction? = nil, window: Bool = true,
+                    _ pair: (String, String) -> Void) {
+        if !q.isEmpty { pair("q", q) }
+        for status in statuses { pair(statusName, status) }
+        for (name, value) in filters { pair(name, value) }
         let sortKey = sort ?? self.sort
         let dir = direction ?? self.direction
         if sortKey != defaultSort || dir != (sortKeys[defaultSort] ?? .desc) {
-            out.append(("sort", sortKey))
-            out.append(("dir", dir.rawValue))
+            pair("sort", sortKey)
+            pair("dir", dir.rawValue)
         }
-        guard window else { return out }
+        guard window else { return }
         let pageNumber = page ?? self.page
-        if pageNumber > 1 { out.append(("page", String(pageNumber))) }
-        if perPage != defaultPerPage { out.append(("per", String(perPage))) }
-        return out
+        if pageNumber > 1 { pair("page", String(pageNumber)) }
+        if perPage != defaultPerPage { pair("per", String(perPage)) }
+    }
+
+    /// `path` with this state's pairs, changed as given.
+    func link(_ path: String, page: Int? = nil, sort: String? = nil, direction: Direction? = nil, window: Bool = true) -> String {
+        Paths.with(path) { pair in visitPairs(page: page, sort: sort, direction: direction, window: window, pair) }
     }
 
     /// Link for a column header: the same filters, this key, toggled direction if already sorted by it, page 1.
     public func sortLink(_ path: String, key: String) -> String {
         let dir: Direction = key == sort ? (direction == .asc ? .desc : .asc) : (sortKeys[key] ?? .asc)
-        return Paths.with(path, pairs(page: 1, sort: key, direction: dir))
+        return link(path, page: 1, sort: key, direction: dir)
     }
 
     public func pageLink(_ path: String, page: Int) -> String {
-        Paths.with(path, pairs(page: page))
+        link(path, page: page)
     }
 
     /// `aria-sort` value for a column header.

@@ -11,22 +11,14 @@ final class VerifiedCookies: @unchecked Sendable {
         let csrfToken: String
     }
 
-    private let lock = NSLock()
-    private var entries: [String: Verified] = [:]
-    private let limit: Int
+    private let memo: BoundedMemo<String, Verified>
 
-    init(limit: Int = 10_000) { self.limit = limit }
+    init(limit: Int = 10_000) { memo = BoundedMemo(limit: limit) }
 
     /// The memo's answer for `cookie`, or `verify`'s (kept when it is not nil).
     func verified(_ cookie: String, else verify: () -> Verified?) -> Verified? {
-        if let known = lock.withLock({ entries[cookie] }) { return known }
-        guard let fresh = verify() else { return nil }
-        lock.withLock {
-            if entries.count >= limit { entries.removeAll(keepingCapacity: true) }
-            entries[cookie] = fresh
-        }
-        return fresh
+        memo.value(for: cookie, else: verify)
     }
 
-    var count: Int { lock.withLock { entries.count } }
+    var count: Int { memo.count }
 }

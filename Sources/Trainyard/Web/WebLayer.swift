@@ -101,6 +101,9 @@ public final class WebLayer {
     let verifiedCookies = VerifiedCookies()
     /// The templates' fingerprint in hex, the first field of every page's tag.
     private let fingerprintHex: [UInt8]
+    /// Tags by their message: a page polled or reloaded by the same session while nothing changed
+    /// has the same message, and its MAC was a twentieth of the request.
+    private let entityTags = BoundedMemo<[UInt8], String>(limit: 10_000)
     /// Reads the change counters a conditional page names (set by the app); nil: no ETags.
     var changeVersion: ((PageVersion) throws -> CounterReading)?
     /// The clock the tags' 10-second steps follow (tests set it).
@@ -226,7 +229,7 @@ public final class WebLayer {
         }
         message.append(UInt8(ascii: "|"))
         if !ctx.isAPI { message.append(contentsOf: ctx.csrfToken.utf8) }
-        return "W/\"" + Hex.encode(etagSigner.macBytes(message).prefix(16)) + "\""
+        return entityTags.value(for: message) { "W/\"" + Hex.encode(etagSigner.macBytes(message).prefix(16)) + "\"" }
     }
 
     /// A signed-in page with a tag reads its counters before the session lookup, together with
