@@ -84,7 +84,8 @@ struct DeploymentListView: PageView {
 
         /// The names once for the table; each row's values go end to end into one `.rows`.
         static let keys = TemplateKeys(["model", "name", "href", "version", "status", "running", "target", "active", "rps", "rpsFlag",
-                                        "p95", "p95Flag", "errors", "errorsFlag", "attention", "source", "scrapeDown", "created"])
+                                        "p95", "p95Flag", "errors", "errorsFlag", "attention", "source", "scrapeDown",
+                                        "createdRelative", "createdExact", "createdIso"])
         static var rowKeys: TemplateKeys? { keys }
 
         var templateValue: TemplateValue {
@@ -112,7 +113,8 @@ struct DeploymentListView: PageView {
             values.append(.bool(row.needsAttention))
             values.append(row.metricsSource == .simulated ? .null : .string(row.metricsSource.rawValue))
             values.append(.bool(row.scrapeDown))
-            values.append(Format.timestamp(row.createdAt, now: now))
+            // The <time> element's three parts in the row itself: as a record each row had one more array.
+            Format.appendTimestamp(row.createdAt, now: now, to: &values)
         }
 
         /// A figure's flag for the table: nothing when healthy, else the word and its reason.
@@ -123,6 +125,8 @@ struct DeploymentListView: PageView {
         static let flagKeys = TemplateKeys(["word", "note"])
     }
 
+    static let sourceKeys = TemplateKeys(["value", "label", "selected"])
+
     func members() -> [String: TemplateValue] {
         var m = table.members()
         m["jobsHref"] = .string(Paths.with(Paths.jobs, [("status", JobStatus.complete.rawValue)]))
@@ -130,8 +134,8 @@ struct DeploymentListView: PageView {
         m["liveAtNote"] = .optional(liveAtNote)
         m["liveAtExample"] = .string(Instant.example)
         m["attention"] = .bool(attention)
-        m["sources"] = .list(MetricsSourceKind.allCases.map { kind in
-            ["value": .string(kind.rawValue), "label": .string(kind.rawValue.capitalized), "selected": .bool(source == kind)]
+        m["sources"] = .rows(Self.sourceKeys, records: MetricsSourceKind.allCases.map { kind in
+            [.string(kind.rawValue), .string(kind.rawValue.capitalized), .bool(source == kind)]
         })
         m["scrapeDownFilter"] = .bool(up == false)
         return m

@@ -69,11 +69,21 @@ enum Format {
 
     /// `{relative, exact, iso}` for a `<time>` element.
     static func timestamp(_ date: Date, now: Date) -> TemplateValue {
-        let whole = seconds(date)
-        return .record(timeKeys, [.string(relative(date, now: now)), .formatted(exactFormatter, whole), .formatted(isoFormatter, whole)])
+        var values: [TemplateValue] = []
+        values.reserveCapacity(3)
+        appendTimestamp(date, now: now, to: &values)
+        return .record(timeKeys, values)
     }
 
     private static let timeKeys = TemplateKeys(["relative", "exact", "iso"])
+
+    /// `timestamp`'s three values appended in its order, for a row that holds them itself.
+    static func appendTimestamp(_ date: Date, now: Date, to values: inout [TemplateValue]) {
+        let whole = seconds(date)
+        values.append(.string(relative(date, now: now)))
+        values.append(.formatted(exactFormatter, whole))
+        values.append(.formatted(isoFormatter, whole))
+    }
 
     /// "42 s", "3 min 5 s", "2 h 10 min", "3 days".
     static func duration(_ seconds: Double) -> String {
