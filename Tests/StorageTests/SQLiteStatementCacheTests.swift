@@ -27,4 +27,26 @@ import Testing
         }
         #expect(connection.repreparations(of: sql) == 0)
     }
+
+    /// A transaction that changes more pages than the cache holds keeps them until its commit
+    /// (up to `spillPages`), rather than writing them early and reading them back.
+    @Test func aLargeTransactionKeepsItsChangedPagesUntilCommit() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("spill-\(UUID().uuidString).sqlite").path
+        defer {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+        let connection = try SQLiteConnection(path: path, busyTimeoutMs: 1000)
+        defer { connection.close() }
+        // About 8 MB of rows and index entries in one transaction: four times the 2 MiB cache.
+        try connection.executeScript("""
+            CREATE TABLE items (id INTEGER PRIMARY KEY, payload BLOB NOT NULL, key INTEGER NOT NULL);
+            CREATE INDEX items_key ON items (key, id);
+            BEGIN;
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 8000)
+            INSERT INTO items (payload, key) SELECT randomblob(900), abs(random()) % 1000 FROM n;
+            COMMIT;
+            """)
+        #expect(try connection.query("SELECT COUNT(*) AS n FROM items", [])[0].int("n") == 8000)
+        #expect(connection.cacheSpills == 0)
+    }
 }
