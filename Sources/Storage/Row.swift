@@ -16,11 +16,14 @@ public struct Row: Sendable {
         /// rejects almost every other name at once, where hashing cost every result a table
         /// and every lookup a SipHash of the name.
         private let index: [String: Int]?
+        /// Each name's UTF-8 length, what the scan compares first (without touching the name).
+        private let lengths: [Int]
         private static let scanned = 48
 
         /// On duplicate names the first column wins.
         public init(_ names: [String]) {
             self.names = names
+            lengths = names.map(\.utf8.count)
             guard names.count > Self.scanned else {
                 index = nil
                 return
@@ -36,12 +39,14 @@ public struct Row: Sendable {
         public func position(of name: String) -> Int? {
             if let index { return index[name] }
             let length = name.utf8.count
-            var i = 0
-            while i < names.count {
-                if names[i].utf8.count == length && names[i] == name { return i }
-                i += 1
+            return lengths.withUnsafeBufferPointer { lengths in
+                var i = 0
+                while i < lengths.count {
+                    if lengths[i] == length && names[i] == name { return i }
+                    i += 1
+                }
+                return nil
             }
-            return nil
         }
     }
 

@@ -25,6 +25,9 @@ final class SQLiteConnection: DatabaseConnection {
         /// `slots[n - 1]` is the bind index of `$n` (0 when `$n` is not used).
         let slots: [Int32]
         var layout: Row.Columns?
+        /// Values the last run returned: the next run reserves that much (up to
+        /// `reservedValues`), where growing the array from empty took ten allocations a page.
+        var lastValueCount = 0
         init(handle: OpaquePointer, slots: [Int32]) {
             self.handle = handle
             self.slots = slots
@@ -114,6 +117,7 @@ final class SQLiteConnection: DatabaseConnection {
         }
         try bind(statement, parameters, sql: sql)
         var values: [SQLValue] = []
+        values.reserveCapacity(min(statement.lastValueCount, Self.reservedValues))
         let count = sqlite3_column_count(stmt)
         let layout: Row.Columns
         if let cached = statement.layout, cached.names.count == Int(count) {
@@ -130,11 +134,14 @@ final class SQLiteConnection: DatabaseConnection {
                 values.append(column(stmt, i))
             }
         }
+        statement.lastValueCount = values.count
         return Row.rows(layout: layout, flat: values, width: Int(count))
     }
 
-    /// How many times the cached statement for `sql` was prepared again since it was cached
-    /// (nil when it is not cached): for tests that a statement stays prepared.
+    /// The most values a query reserves room for before reading: a page of any table, not a
+    /// one-off export's worth held for every later run.
+    static let reservedValues = 4_096
+
     /// Changed pages a transaction may hold before some are written to the log early.
     static let spillPages = 16_384
 
@@ -145,6 +152,8 @@ final class SQLiteConnection: DatabaseConnection {
         return Int(current)
     }
 
+    /// How many times the cached statement for `sql` was prepared again since it was cached
+    /// (nil when it is not cached): for tests that a statement stays prepared.
     func repreparations(of sql: String) -> Int? {
         cache[sql].map { Int(sqlite3_stmt_status($0.handle, Int32(SQLITE_STMTSTATUS_REPREPARE), 0)) }
     }

@@ -22,6 +22,14 @@ final class Program: @unchecked Sendable {
         case block(name: Int, end: Int)
     }
 
+    /// A path's first name and shape, without references.
+    struct Name {
+        /// `first`'s `TemplateNames` number; -1 for the implicit `.`.
+        let firstID: Int
+        /// The path goes on past its first name (`a.b`).
+        let isDotted: Bool
+    }
+
     /// A block body passed by a parent tag: steps `start..<end` of template `template`.
     struct Override {
         let name: Int
@@ -35,6 +43,9 @@ final class Program: @unchecked Sendable {
     let steps: UnsafeBufferPointer<Step>
     let text: UnsafeBufferPointer<UInt8>
     let paths: [NamePath]
+    /// What a lookup needs of each path, as plain words beside `paths`: reading a `NamePath`
+    /// (a class) cost every lookup a retain and a release.
+    let names: UnsafeBufferPointer<Name>
     let indents: [[UInt8]]
     /// Each parent tag's block bodies, with `template` still unset (-1): the renderer knows
     /// which template it is running.
@@ -46,6 +57,7 @@ final class Program: @unchecked Sendable {
         steps = Self.freeze(builder.steps)
         text = Self.freeze(builder.text)
         paths = builder.paths
+        names = Self.freeze(builder.paths.map { Name(firstID: $0.isImplicit ? -1 : $0.firstID, isDotted: !$0.rest.isEmpty) })
         indents = builder.indents
         overrideSets = builder.overrideSets
     }
@@ -53,6 +65,7 @@ final class Program: @unchecked Sendable {
     deinit {
         steps.deallocate()
         text.deallocate()
+        names.deallocate()
     }
 
     private static func freeze<Element>(_ array: [Element]) -> UnsafeBufferPointer<Element> {

@@ -83,7 +83,7 @@ struct Renderer {
 
             case .value(let path, let escaped):
                 if !indent.isEmpty && atLineStart { startLine() }
-                switch find(program.paths[path]) {
+                switch find(path, in: program) {
                 case .missing: break
                 case .member(let at): Self.write(at.pointee, escaped: escaped, to: &out)
                 case .copied(let value): Self.write(value, escaped: escaped, to: &out)
@@ -92,7 +92,7 @@ struct Renderer {
 
             case .section(let path, let end):
                 let value: TemplateValue
-                switch find(program.paths[path]) {
+                switch find(path, in: program) {
                 case .missing: pc = end; continue
                 case .member(let at): value = at.pointee
                 case .copied(let copy): value = copy
@@ -131,7 +131,7 @@ struct Renderer {
 
             case .inverted(let path, let end):
                 let shown: Bool
-                switch find(program.paths[path]) {
+                switch find(path, in: program) {
                 case .missing: shown = true
                 case .member(let at): shown = !at.pointee.isTruthy
                 case .copied(let value): shown = !value.isTruthy
@@ -221,33 +221,35 @@ struct Renderer {
     }
 
     /// Finds the first name on the context stack, innermost first, then walks the rest
-    /// of a dotted name inside that value only (a broken chain renders nothing).
+    /// of a dotted name inside that value only (a broken chain renders nothing). Frames are
+    /// read in place: copying one retained its value, for every frame a lookup passed.
     @inline(__always)
-    private func find(_ path: NamePath) -> Found {
-        if path.isImplicit { return stack.last.map { .copied($0.value) } ?? .missing }
-        let id = path.firstID
-        var found = Found.missing
-        var i = stack.count - 1
-        while i >= 0 {
-            let frame = stack[i]
-            if let values = frame.values {
-                var at = 0
-                while at < frame.ids.count && frame.ids[at] != id { at += 1 }
-                if at < frame.ids.count { found = .member(values + at); break }
-            } else if case .object(let members) = frame.value, let value = members[path.first] {
-                found = .copied(value)
-                break
+    private func find(_ path: Int, in program: Program) -> Found {
+        let name = program.names[path]
+        if name.firstID < 0 { return stack.last.map { .copied($0.value) } ?? .missing }
+        let found = stack.withUnsafeBufferPointer { frames -> Found in
+            var i = frames.count - 1
+            while i >= 0 {
+                if let values = frames[i].values {
+                    let ids = frames[i].ids
+                    var at = 0
+                    while at < ids.count && ids[at] != name.firstID { at += 1 }
+                    if at < ids.count { return .member(values + at) }
+                } else if case .object(let members) = frames[i].value, let value = members[program.paths[path].first] {
+                    return .copied(value)
+                }
+                i -= 1
             }
-            i -= 1
+            return .missing
         }
-        guard !path.rest.isEmpty else { return found }
+        guard name.isDotted else { return found }
         var value: TemplateValue
         switch found {
         case .missing: return .missing
         case .member(let at): value = at.pointee
         case .copied(let copy): value = copy
         }
-        for key in path.rest {
+        for key in program.paths[path].rest {
             guard let next = value[key] else { return .missing }
             value = next
         }

@@ -126,6 +126,10 @@ struct DeploymentListView: PageView {
     }
 
     static let sourceKeys = TemplateKeys(["value", "label", "selected"])
+    /// Each source's value and label, made once (`capitalized` is Foundation's, per call).
+    static let sourceOptions = MetricsSourceKind.allCases.map { kind in
+        (kind, TemplateValue.string(kind.rawValue), TemplateValue.string(kind.rawValue.capitalized))
+    }
 
     func members() -> [String: TemplateValue] {
         var m = table.members()
@@ -134,8 +138,8 @@ struct DeploymentListView: PageView {
         m["liveAtNote"] = .optional(liveAtNote)
         m["liveAtExample"] = .string(Instant.example)
         m["attention"] = .bool(attention)
-        m["sources"] = .rows(Self.sourceKeys, records: MetricsSourceKind.allCases.map { kind in
-            [.string(kind.rawValue), .string(kind.rawValue.capitalized), .bool(source == kind)]
+        m["sources"] = .rows(Self.sourceKeys, records: Self.sourceOptions.map { kind, value, label in
+            [value, label, .bool(source == kind)]
         })
         m["scrapeDownFilter"] = .bool(up == false)
         return m

@@ -225,7 +225,7 @@ struct ListChrome<Sort: ListSortKey, Status: ListStatusFilter> {
 
     /// The members every table template reads, merged into the page's own values.
     func templateMembers() -> [String: TemplateValue] {
-        var headerValues: [String: TemplateValue] = [:]
+        var headerValues = [String: TemplateValue](minimumCapacity: headers.count)
         for (key, h) in headers {
             headerValues[key.rawValue] = .record(ListChromeKeys.header, [.string(h.label), .string(h.href), .string(h.ariaSort),
                                                                          .bool(h.sorted), .bool(h.ascending), .bool(h.numeric)])

@@ -45,9 +45,13 @@ struct ChangeCounters {
     func reading(of tables: [String]) throws -> CounterReading {
         guard !tables.isEmpty else { return CounterReading(versions: [:]) }
         let sql = tables.count <= Self.statements.count ? Self.statements[tables.count - 1] : Self.statement(tables.count)
-        var versions: [String: Int64] = [:]
+        var versions = [String: Int64](minimumCapacity: tables.count)
+        // Each row names its table by its place in `tables`: reading the names back made a
+        // string per counter (most are longer than fit inline), on every page.
         for row in try database.query(sql, tables.map { .text($0) }) {
-            versions[try row.string("table_name")] = Int64(try row.int("version"))
+            let slot = try row.int("slot")
+            guard slot >= 1 && slot <= tables.count else { continue }
+            versions[tables[slot - 1]] = Int64(try row.int("version"))
         }
         return CounterReading(versions: versions)
     }
@@ -56,8 +60,9 @@ struct ChangeCounters {
     private static let statements = (1...12).map(statement)
 
     private static func statement(_ count: Int) -> String {
-        let p = (1...count).map { "$\($0)" }.joined(separator: ", ")
-        return "SELECT table_name, version FROM change_counters WHERE table_name IN (\(p))"
+        let p = (1...count).map { "$\($0)" }
+        let slots = p.enumerated().map { "WHEN \($1) THEN \($0 + 1)" }.joined(separator: " ")
+        return "SELECT CASE table_name \(slots) END AS slot, version FROM change_counters WHERE table_name IN (\(p.joined(separator: ", ")))"
     }
 }
 
