@@ -121,18 +121,11 @@ private func percentEncode(_ s: String, into buffer: UnsafeMutableBufferPointer<
 }
 
 private func percentEncode(_ s: String, into out: inout [UInt8]) {
-    for byte in s.utf8 {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "_"), UInt8(ascii: "~"):
-            out.append(byte)
-        default:
-            out.append(UInt8(ascii: "%"))
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0x0F)])
-        }
-    }
+    let start = out.count
+    out.append(contentsOf: repeatElement(0, count: 3 * s.utf8.count))
+    var at = start
+    out.withUnsafeMutableBufferPointer { percentEncode(s, into: $0, at: &at) }
+    out.removeLast(out.count - at)
 }
 
 @inline(__always)

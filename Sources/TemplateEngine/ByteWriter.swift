@@ -38,18 +38,6 @@ struct ByteWriter {
         text.withUTF8 { append($0) }
     }
 
-    /// Reverses the bytes from `start` to the end (a number's digits, written lowest first).
-    mutating func reverse(from start: Int) {
-        var low = start, high = count - 1
-        while low < high {
-            let swap = base[low]
-            base[low] = base[high]
-            base[high] = swap
-            low += 1
-            high -= 1
-        }
-    }
-
     private mutating func grow(to needed: Int) {
         var newCapacity = capacity * 2
         while newCapacity < needed { newCapacity *= 2 }

@@ -288,17 +288,13 @@ struct Renderer {
 }
 
 extension Renderer {
-    /// `n` in decimal, digit by digit: numbers fill tables, and `String(n)` made one string each.
+    /// `n` in decimal, through the formatters' digit writer: numbers fill tables, and
+    /// `String(n)` made one string each.
     static func appendDecimal(_ n: Int, to out: inout ByteWriter) {
-        if n == 0 { out.append(UInt8(ascii: "0")); return }
-        var magnitude = n.magnitude
-        if n < 0 { out.append(UInt8(ascii: "-")) }
-        let start = out.count
-        while magnitude > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            let count = TemplateFormatter.decimal(Int64(n), into: buffer)
+            out.append(UnsafeBufferPointer(rebasing: buffer[0..<count]))
         }
-        out.reverse(from: start)
     }
 }
 
