@@ -179,7 +179,7 @@ struct ListChrome<Sort: ListSortKey, Status: ListStatusFilter> {
         let query = request.query
         let definition = request.definition
         let path = definition.path
-        var headers: [Sort: Header] = [:]
+        var headers = [Sort: Header](minimumCapacity: headerKeys.count)
         for key in headerKeys {
             headers[key] = Header(label: key.header, href: query.sortLink(path, key: key.rawValue), ariaSort: query.ariaSort(key.rawValue),
                                   sorted: query.sort == key.rawValue, ascending: query.direction == .asc, numeric: key.isNumeric)
