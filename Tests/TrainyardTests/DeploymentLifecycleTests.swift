@@ -445,6 +445,30 @@ import HTTPServer
         #expect(try w.store.list(request.slice, filters: .init(attention: true)).rows.isEmpty)
     }
 
+    /// The runner's own minutes are checked against guardrails (it reads whether a deployment
+    /// has any with its claim, and skips the check for those without).
+    @Test(arguments: TestDatabaseKind.enabled)
+    func theRunnersBucketsAreCheckedAgainstTheDeploymentsGuardrails(_ kind: TestDatabaseKind) throws {
+        let w = try World(kind)
+        defer { w.db.close() }
+        let guarded = try w.deploy()
+        let unguarded = try w.deploy()
+        try w.run(from: 1, to: 11)
+        #expect(try w.deployment(guarded).status == .active && w.deployment(unguarded).status == .active)
+        guard case .added = try GuardrailStore(database: w.db).add(guarded, metric: .p95, threshold: 1, minutes: 1, action: .flag,
+                                                                     by: .system, now: w.at(12)) else {
+            Issue.record("guardrail not added")
+            return
+        }
+        try w.run(from: 12, to: 200)
+        let breaches = try w.history(guarded).filter { $0.event == .guardrailBreach }
+        #expect(breaches.count == 1)
+        #expect(breaches.first?.reason.hasPrefix("breach: P95 latency above 1 ms for 1 minute") == true, "\(breaches.first?.reason ?? "none")")
+        #expect(try w.deployment(guarded).attentionSince != nil)
+        #expect(try w.history(unguarded).filter { $0.event == .guardrailBreach }.isEmpty)
+        #expect(try w.deployment(unguarded).attentionSince == nil)
+    }
+
     @Test(arguments: TestDatabaseKind.enabled)
     func aPauseGuardrailPausesOnceAsTheGuardrail(_ kind: TestDatabaseKind) throws {
         let w = try World(kind)

@@ -193,9 +193,10 @@ final class DeploymentRunner {
         let due = try DeploymentStore.claimDueForStats(conn, minuteStart: Date(timeIntervalSince1970: Double(minute) * 60),
                                                        afterID: start, limit: Self.deploymentsPerTick)
         var lastID = start
-        for d in due {
-            try DeploymentStore.recordStats(conn, d, minute: minute, now: now)
-            lastID = d.id
+        for claim in due {
+            try DeploymentStore.recordStats(conn, claim.deployment, minute: minute, now: now,
+                                            runningReplicas: claim.runningReplicas, guarded: claim.guarded)
+            lastID = claim.deployment.id
         }
         return (due.count, lastID)
     }

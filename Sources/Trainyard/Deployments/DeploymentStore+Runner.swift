@@ -186,14 +186,29 @@ extension DeploymentStore {
         }
     }
 
+    /// A deployment due for its minute's figures, with what writing them reads: its running
+    /// replicas and whether it has guardrails. Read with the claim, these were two more
+    /// statements per bucket (two more round trips on PostgreSQL, 70,000 times a minute on a
+    /// 100,000-row table).
+    struct DueForStats {
+        let deployment: Deployment
+        let runningReplicas: Int
+        let guarded: Bool
+    }
+
     /// Active simulated deployments after `afterID` whose latest figures are older than `minuteStart`.
-    static func claimDueForStats(_ conn: DatabaseConnection, minuteStart: Date, afterID: Int, limit: Int) throws -> [Deployment] {
+    static func claimDueForStats(_ conn: DatabaseConnection, minuteStart: Date, afterID: Int, limit: Int) throws -> [DueForStats] {
         try conn.query("""
-            SELECT \(columns) FROM \(from)
+            SELECT \(columns),
+                (SELECT COUNT(*) FROM deployment_replicas r WHERE r.deployment_id = d.id AND r.status = 'running') AS due_running,
+                EXISTS (SELECT 1 FROM deployment_guardrails g WHERE g.deployment_id = d.id) AS due_guarded
+            FROM \(from)
             WHERE d.deleted_at IS NULL AND d.status = 'active' AND d.metrics_source = 'simulated' AND d.id > $2
               AND (d.stats_at IS NULL OR d.stats_at < $1)
             ORDER BY d.id LIMIT $3
-            """ + conn.dialect.lockRows(of: "d", .skipLocked), [.date(minuteStart), .int(Int64(afterID)), .int(Int64(limit))]).map(decode)
+            """ + conn.dialect.lockRows(of: "d", .skipLocked), [.date(minuteStart), .int(Int64(afterID)), .int(Int64(limit))]).map { row in
+            DueForStats(deployment: try decode(row), runningReplicas: try row.int("due_running"), guarded: try row.bool("due_guarded"))
+        }
     }
 
     /// Deletes at most `limit` buckets older than `cutoff`, found through `inference_metrics_bucket_idx`.

@@ -696,9 +696,12 @@ struct DeploymentStore {
 
     /// Writes the inference bucket for `minute` (once: a second call keeps the first) and puts it
     /// on the deployment row as the latest window.
+    /// `runningReplicas` and `guarded` (whether it has guardrails) are read here unless the
+    /// caller read them already (the runner, with its claim).
     @discardableResult
-    static func recordStats(_ conn: DatabaseConnection, _ d: Deployment, minute: Int, now: Date) throws -> InferenceSimulator.Bucket {
-        let running = try conn.queryOne("""
+    static func recordStats(_ conn: DatabaseConnection, _ d: Deployment, minute: Int, now: Date,
+                            runningReplicas: Int? = nil, guarded: Bool = true) throws -> InferenceSimulator.Bucket {
+        let running = try runningReplicas ?? conn.queryOne("""
             SELECT COUNT(*) AS n FROM deployment_replicas WHERE deployment_id = $1 AND status = 'running'
             """, [.int(Int64(d.id))])!.int("n")
         var bucket = InferenceSimulator().bucket(
@@ -712,7 +715,7 @@ struct DeploymentStore {
                            seconds: try stored.double("seconds"))
         }
         try setLatestStats(conn, d.id, bucket, baseline: try trafficBaseline(conn, d.id, before: bucket.start))
-        try GuardrailStore.evaluate(conn, d, latest: bucket, now: now)
+        if guarded { try GuardrailStore.evaluate(conn, d, latest: bucket, now: now) }
         return bucket
     }
 
