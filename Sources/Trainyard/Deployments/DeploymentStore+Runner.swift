@@ -200,7 +200,7 @@ extension DeploymentStore {
     static func claimDueForStats(_ conn: DatabaseConnection, minuteStart: Date, afterID: Int, limit: Int) throws -> [DueForStats] {
         try conn.query("""
             SELECT \(columns),
-                (SELECT COUNT(*) FROM deployment_replicas r WHERE r.deployment_id = d.id AND r.status = 'running') AS due_running,
+                \(runningReplicasOfRow) AS due_running,
                 EXISTS (SELECT 1 FROM deployment_guardrails g WHERE g.deployment_id = d.id) AS due_guarded
             FROM \(from)
             WHERE d.deleted_at IS NULL AND d.status = 'active' AND d.metrics_source = 'simulated' AND d.id > $2

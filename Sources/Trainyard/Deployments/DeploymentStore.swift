@@ -263,10 +263,13 @@ struct DeploymentStore {
         return ListClauses(conditions: conditions, sortKey: column, tieBreaker: "id", direction: slice.direction)
     }
 
+    /// The running replicas of the deployment row `d`, as a column of a query over `deployments d`.
+    static let runningReplicasOfRow = "(SELECT COUNT(*) FROM deployment_replicas r WHERE r.deployment_id = d.id AND r.status = 'running')"
+
     private static let listColumns = """
         d.id, d.model_name, d.name, d.version, d.status, d.target_replicas, d.rps, d.p50_ms, d.p95_ms, d.p99_ms,
             d.error_rate, d.created_at, d.rps_baseline, d.attention_since, d.metrics_source,
-            (SELECT COUNT(*) FROM deployment_replicas r WHERE r.deployment_id = d.id AND r.status = 'running') AS running,
+            \(runningReplicasOfRow) AS running,
             (SELECT s.up FROM inference_sources s WHERE s.deployment_id = d.id AND s.kind = 'scraped') AS scrape_up
         """
 
