@@ -88,3 +88,21 @@ public struct SQLParameters: Sendable {
         return out
     }
 }
+
+/// Splits `count` rows into batches whose sizes are powers of two up to `largest`, largest
+/// first, for multi-row statements: a statement's text depends on its row count, so this keeps
+/// the texts (and PostgreSQL's prepared statements) to a dozen, whatever the counts.
+public enum SQLBatches {
+    public static func ranges(count: Int, largest: Int = 1024) -> [Range<Int>] {
+        precondition(largest > 0 && largest & (largest - 1) == 0, "largest must be a power of two")
+        var ranges: [Range<Int>] = []
+        var start = 0
+        while start < count {
+            var size = largest
+            while size > count - start { size >>= 1 }
+            ranges.append(start..<start + size)
+            start += size
+        }
+        return ranges
+    }
+}

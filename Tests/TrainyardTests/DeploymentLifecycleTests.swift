@@ -469,6 +469,51 @@ import HTTPServer
         #expect(try w.deployment(unguarded).attentionSince == nil)
     }
 
+    /// The runner writes a tick's buckets in a few multi-row statements (three deployments make
+    /// two batches): each deployment still gets its own minute, latest figures and traffic
+    /// baseline, and a minute stored before the runner came to it stands.
+    @Test(arguments: TestDatabaseKind.enabled)
+    func aTicksBucketsAreWrittenTogetherEachDeploymentWithItsOwnFigures(_ kind: TestDatabaseKind) throws {
+        let w = try World(kind)
+        defer { w.db.close() }
+        let ids = try (0..<3).map { _ in try w.deploy() }
+        try w.run(from: 1, to: 11)
+        let m0 = DeploymentRunner.minute(of: w.at(0)), m5 = m0 + 5
+        // Minutes 1–4 as if scraped: far apart per deployment, so a baseline given to the wrong
+        // row cannot match by chance.
+        try w.db.transaction { conn in
+            for (i, id) in ids.enumerated() {
+                for m in m0 + 1...m0 + 4 {
+                    try DeploymentStore.insertBucket(conn, id, .init(minute: m, requests: 60_000 * (i + 1), errors: 0, p50: 10, p95: 20, p99: 30))
+                }
+            }
+            try DeploymentStore.insertBucket(conn, ids[1], .init(minute: m5, requests: 6_000, errors: 60, p50: 11, p95: 777, p99: 999))
+        }
+        #expect(try w.runner.tick(now: w.at(301)).buckets == 3)
+
+        let start = w.at(300)
+        var baselines: [Double] = []
+        for id in ids {
+            let row = try #require(try w.db.queryOne("SELECT rps, p95_ms, error_rate, stats_at, rps_baseline FROM deployments WHERE id = $1",
+                                                     [.int(Int64(id))]))
+            let latest = try #require(try w.db.queryOne("SELECT requests, errors, p95_ms FROM inference_metrics WHERE deployment_id = $1 AND bucket = $2",
+                                                        [.int(Int64(id)), .date(start)]))
+            #expect(try row.date("stats_at") == start)
+            #expect(try row.double("p95_ms") == latest.double("p95_ms"))
+            #expect(abs(try row.double("rps") - Double(try latest.int("requests")) / 60) < 1e-9)
+            let earlier = try w.db.query("SELECT requests FROM inference_metrics WHERE deployment_id = $1 AND bucket < $2",
+                                         [.int(Int64(id)), .date(start)]).map { try $0.int("requests") }
+            #expect(earlier.count == 5, "minute 0 from the runner and minutes 1–4")
+            let expected = Double(earlier.reduce(0, +)) / Double(60 * earlier.count)
+            #expect(abs(try row.double("rps_baseline") - expected) < 1e-9, "deployment \(id)")
+            baselines.append(try row.double("rps_baseline"))
+        }
+        #expect(try w.db.queryOne("SELECT p95_ms, error_rate FROM deployments WHERE id = $1", [.int(Int64(ids[1]))]).map {
+            [try $0.double("p95_ms"), try $0.double("error_rate")]
+        } == [777, 0.01])
+        #expect(baselines[0] < baselines[1] && baselines[1] < baselines[2])
+    }
+
     @Test(arguments: TestDatabaseKind.enabled)
     func aPauseGuardrailPausesOnceAsTheGuardrail(_ kind: TestDatabaseKind) throws {
         let w = try World(kind)

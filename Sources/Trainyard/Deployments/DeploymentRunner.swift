@@ -42,6 +42,9 @@ final class DeploymentRunner {
     /// Where the stats pass stopped within the current minute: an optimisation only (the
     /// `stats_at` test decides what is due), so a restart or another process loses nothing.
     private var cursor: (minute: Int, id: Int) = (0, 0)
+    /// The cutoff minute through which buckets are known pruned (set once the transaction commits).
+    private var prunedMinute: Int?
+    private var pendingPrunedMinute: Int?
     private let lock = NSLock()
 
     init(database: Database, speed: Double, startFailureRate: Double = ReplicaStartRules.defaultFailureRate) {
@@ -85,11 +88,18 @@ final class DeploymentRunner {
         }
         // Advanced only once the transaction has committed.
         cursor = (minute, lastID)
+        prunedMinute = pendingPrunedMinute
         return report
     }
 
     private func pruneBuckets(_ conn: DatabaseConnection, before cutoff: Date) throws -> Int {
-        try DeploymentStore.pruneBuckets(conn, before: cutoff, limit: Self.prunedPerTick)
+        // Buckets start on the minute, so once a prune comes up short nothing more is due until
+        // the cutoff reaches the next minute: the ticks in between skip the statement.
+        let cutoffMinute = Self.minute(of: cutoff)
+        if prunedMinute == cutoffMinute { return 0 }
+        let pruned = try DeploymentStore.pruneBuckets(conn, before: cutoff, limit: Self.prunedPerTick)
+        pendingPrunedMinute = pruned < Self.prunedPerTick ? cutoffMinute : nil
+        return pruned
     }
 
     static func minute(of date: Date) -> Int { Int((date.timeIntervalSince1970 / 60).rounded(.down)) }
@@ -192,12 +202,8 @@ final class DeploymentRunner {
     private func writeBuckets(_ conn: DatabaseConnection, minute: Int, after start: Int, now: Date) throws -> (Int, Int) {
         let due = try DeploymentStore.claimDueForStats(conn, minuteStart: Date(timeIntervalSince1970: Double(minute) * 60),
                                                        afterID: start, limit: Self.deploymentsPerTick)
-        var lastID = start
-        for claim in due {
-            try DeploymentStore.recordStats(conn, claim.deployment, minute: minute, now: now,
-                                            runningReplicas: claim.runningReplicas, guarded: claim.guarded)
-            lastID = claim.deployment.id
-        }
+        try DeploymentStore.recordStats(conn, due, minute: minute, now: now)
+        let lastID = due.last?.deployment.id ?? start
         return (due.count, lastID)
     }
 }

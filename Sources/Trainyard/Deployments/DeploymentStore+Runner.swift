@@ -211,11 +211,15 @@ extension DeploymentStore {
         }
     }
 
-    /// Deletes at most `limit` buckets older than `cutoff`, found through `inference_metrics_bucket_idx`.
+    /// Deletes at most `limit` buckets older than `cutoff`, oldest first, found through
+    /// `inference_metrics_bucket_idx`. The order and the outer `bucket <` keep both scans on that
+    /// index whatever the planner believes about the table: without them PostgreSQL, with
+    /// statistics from before a bulk load of buckets, scanned the whole table every tick (1.6 s a
+    /// statement at 140,000 buckets, with nothing to delete).
     static func pruneBuckets(_ conn: DatabaseConnection, before cutoff: Date, limit: Int) throws -> Int {
         try conn.execute("""
-            DELETE FROM inference_metrics WHERE (deployment_id, bucket) IN
-              (SELECT deployment_id, bucket FROM inference_metrics WHERE bucket < $1 LIMIT $2)
+            DELETE FROM inference_metrics WHERE bucket < $1 AND (deployment_id, bucket) IN
+              (SELECT deployment_id, bucket FROM inference_metrics WHERE bucket < $1 ORDER BY bucket LIMIT $2)
             """, [.date(cutoff), .int(Int64(limit))])
     }
 }

@@ -698,58 +698,123 @@ struct DeploymentStore {
     }
 
     /// Writes the inference bucket for `minute` (once: a second call keeps the first) and puts it
-    /// on the deployment row as the latest window.
-    /// `runningReplicas` and `guarded` (whether it has guardrails) are read here unless the
-    /// caller read them already (the runner, with its claim).
+    /// on the deployment row as the latest window, then checks its guardrails.
     @discardableResult
-    static func recordStats(_ conn: DatabaseConnection, _ d: Deployment, minute: Int, now: Date,
-                            runningReplicas: Int? = nil, guarded: Bool = true) throws -> InferenceSimulator.Bucket {
-        let running = try runningReplicas ?? conn.queryOne("""
+    static func recordStats(_ conn: DatabaseConnection, _ d: Deployment, minute: Int, now: Date) throws -> InferenceSimulator.Bucket {
+        let running = try conn.queryOne("""
             SELECT COUNT(*) AS n FROM deployment_replicas WHERE deployment_id = $1 AND status = 'running'
             """, [.int(Int64(d.id))])!.int("n")
-        var bucket = InferenceSimulator().bucket(
-            deploymentID: d.id, seed: d.jobSeed, sizeClass: d.sizeClass, runningReplicas: running, minute: minute,
-            activeSinceMinute: Int((d.createdAt.timeIntervalSince1970 / 60).rounded(.down)))
-        if try !insertBucket(conn, d.id, bucket), let stored = try conn.queryOne("""
-            SELECT requests, errors, p50_ms, p95_ms, p99_ms, seconds FROM inference_metrics WHERE deployment_id = $1 AND bucket = $2
-            """, [.int(Int64(d.id)), .date(bucket.start)]) {
-            bucket = .init(minute: minute, requests: try stored.int("requests"), errors: try stored.int("errors"),
-                           p50: try stored.double("p50_ms"), p95: try stored.double("p95_ms"), p99: try stored.double("p99_ms"),
-                           seconds: try stored.double("seconds"))
+        return try recordStats(conn, [DueForStats(deployment: d, runningReplicas: running, guarded: true)], minute: minute, now: now)[0]
+    }
+
+    /// Rows per multi-row statement of the stats writes. At 1,024 PostgreSQL's planner joins an
+    /// `UPDATE … FROM (VALUES …)` by a sequential scan of 100,000 deployments; at 512 and below
+    /// it looks each row up by its key (EXPLAIN, PostgreSQL 15).
+    static let statsBatch = 256
+
+    /// `recordStats` for many deployments at once, in the same order: a few multi-row statements
+    /// whatever their number, not three or four each. The runner writes 70,000 buckets a minute
+    /// on a 100,000-row table, and on PostgreSQL each statement is a round trip whose cost on
+    /// both ends was most of the runner's.
+    /// Guardrails are checked only for those `guarded`.
+    @discardableResult
+    static func recordStats(_ conn: DatabaseConnection, _ due: [DueForStats], minute: Int, now: Date) throws -> [InferenceSimulator.Bucket] {
+        let simulator = InferenceSimulator()
+        var buckets = due.map { claim in
+            simulator.bucket(deploymentID: claim.deployment.id, seed: claim.deployment.jobSeed, sizeClass: claim.deployment.sizeClass,
+                             runningReplicas: claim.runningReplicas, minute: minute,
+                             activeSinceMinute: Int((claim.deployment.createdAt.timeIntervalSince1970 / 60).rounded(.down)))
         }
-        try setLatestStats(conn, d.id, bucket, baseline: try trafficBaseline(conn, d.id, before: bucket.start))
-        if guarded { try GuardrailStore.evaluate(conn, d, latest: bucket, now: now) }
-        return bucket
+        let inserted = try insertBuckets(conn, zip(due, buckets).map { ($0.deployment.id, $1) })
+        for i in due.indices where !inserted.contains(due[i].deployment.id) {
+            // Stored already (by another process, or an earlier call): what is stored stands.
+            if let stored = try conn.queryOne("""
+                SELECT requests, errors, p50_ms, p95_ms, p99_ms, seconds FROM inference_metrics WHERE deployment_id = $1 AND bucket = $2
+                """, [.int(Int64(due[i].deployment.id)), .date(buckets[i].start)]) {
+                buckets[i] = .init(minute: minute, requests: try stored.int("requests"), errors: try stored.int("errors"),
+                                   p50: try stored.double("p50_ms"), p95: try stored.double("p95_ms"), p99: try stored.double("p99_ms"),
+                                   seconds: try stored.double("seconds"))
+            }
+        }
+        let start = Date(timeIntervalSince1970: Double(minute) * 60)
+        let baselines = try trafficBaselines(conn, due.map(\.deployment.id), before: start)
+        try setLatestStats(conn, zip(due, buckets).map { ($0.deployment.id, $1, baselines[$0.deployment.id] ?? 0) })
+        for (claim, bucket) in zip(due, buckets) where claim.guarded {
+            try GuardrailStore.evaluate(conn, claim.deployment, latest: bucket, now: now)
+        }
+        return buckets
     }
 
     /// Mean requests per second over the hour before `start` (the traffic-drop threshold's
     /// reference), from at most 60 rows of the primary key: over the seconds observed, so a gap
     /// in scraping does not read as a drop.
     static func trafficBaseline(_ conn: DatabaseConnection, _ id: Int, before start: Date) throws -> Double {
-        let row = try conn.queryOne("""
-            SELECT COALESCE(SUM(requests), 0) AS requests, COALESCE(SUM(seconds), 0) AS seconds FROM inference_metrics
-            WHERE deployment_id = $1 AND bucket >= $2 AND bucket < $3
-            """, [.int(Int64(id)), .date(start.addingTimeInterval(-3600)), .date(start)])
-        guard let row, try row.double("seconds") > 0 else { return 0 }
-        return Double(try row.int("requests")) / (try row.double("seconds"))
+        try trafficBaselines(conn, [id], before: start)[id] ?? 0
+    }
+
+    /// `trafficBaseline` of each of `ids` that has one, by id.
+    static func trafficBaselines(_ conn: DatabaseConnection, _ ids: [Int], before start: Date) throws -> [Int: Double] {
+        var baselines: [Int: Double] = [:]
+        for batch in SQLBatches.ranges(count: ids.count, largest: statsBatch) {
+            var p = SQLParameters()
+            let from = p.add(.date(start.addingTimeInterval(-3600))), to = p.add(.date(start))
+            let list = p.list(ids[batch].map { .int(Int64($0)) })
+            for row in try conn.query("""
+                SELECT deployment_id, SUM(requests) AS requests, SUM(seconds) AS seconds FROM inference_metrics
+                WHERE deployment_id IN (\(list)) AND bucket >= \(from) AND bucket < \(to) GROUP BY deployment_id
+                """, p.values) {
+                let seconds = try row.double("seconds")
+                if seconds > 0 { baselines[try row.int("deployment_id")] = Double(try row.int("requests")) / seconds }
+            }
+        }
+        return baselines
     }
 
     /// Stores one minute's figures; false when that minute was already stored (which is kept).
     @discardableResult
     static func insertBucket(_ conn: DatabaseConnection, _ id: Int, _ bucket: InferenceSimulator.Bucket) throws -> Bool {
-        try conn.execute("""
-            INSERT INTO inference_metrics (deployment_id, bucket, requests, errors, p50_ms, p95_ms, p99_ms)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (deployment_id, bucket) DO NOTHING
-            """, [.int(Int64(id)), .date(bucket.start), .int(Int64(bucket.requests)), .int(Int64(bucket.errors)),
-                  .double(bucket.p50), .double(bucket.p95), .double(bucket.p99)]) > 0
+        try !insertBuckets(conn, [(id, bucket)]).isEmpty
+    }
+
+    /// Stores many deployments' minutes; returns the ids whose minute was not stored yet (an
+    /// already stored minute is kept).
+    static func insertBuckets(_ conn: DatabaseConnection, _ rows: [(id: Int, bucket: InferenceSimulator.Bucket)]) throws -> Set<Int> {
+        var inserted = Set<Int>(minimumCapacity: rows.count)
+        for batch in SQLBatches.ranges(count: rows.count, largest: statsBatch) {
+            var p = SQLParameters()
+            let tuples = rows[batch].map { id, b in
+                "(\(p.add(.int(Int64(id)))), \(p.add(.date(b.start))), \(p.add(.int(Int64(b.requests))))," +
+                    " \(p.add(.int(Int64(b.errors)))), \(p.add(.double(b.p50))), \(p.add(.double(b.p95))), \(p.add(.double(b.p99))))"
+            }
+            for row in try conn.query("""
+                INSERT INTO inference_metrics (deployment_id, bucket, requests, errors, p50_ms, p95_ms, p99_ms)
+                VALUES \(tuples.joined(separator: ", ")) ON CONFLICT (deployment_id, bucket) DO NOTHING RETURNING deployment_id
+                """, p.values) {
+                inserted.insert(try row.int("deployment_id"))
+            }
+        }
+        return inserted
     }
 
     static func setLatestStats(_ conn: DatabaseConnection, _ id: Int, _ bucket: InferenceSimulator.Bucket, baseline: Double = 0) throws {
-        try conn.execute("""
-            UPDATE deployments SET rps = $2, p50_ms = $3, p95_ms = $4, p99_ms = $5, error_rate = $6, stats_at = $7, rps_baseline = $8
-            WHERE id = $1
-            """, [.int(Int64(id)), .double(bucket.requestsPerSecond), .double(bucket.p50), .double(bucket.p95),
-                  .double(bucket.p99), .double(bucket.errorRate), .date(bucket.start), .double(baseline)])
+        try setLatestStats(conn, [(id, bucket, baseline)])
+    }
+
+    /// `setLatestStats` for many deployments, a few statements whatever their number.
+    static func setLatestStats(_ conn: DatabaseConnection, _ rows: [(id: Int, bucket: InferenceSimulator.Bucket, baseline: Double)]) throws {
+        for batch in SQLBatches.ranges(count: rows.count, largest: statsBatch) {
+            var p = SQLParameters()
+            // VALUES columns are column1, column2, … on both databases.
+            let tuples = rows[batch].map { id, b, baseline in
+                "(\(p.add(.int(Int64(id)))), \(p.add(.double(b.requestsPerSecond))), \(p.add(.double(b.p50))), \(p.add(.double(b.p95)))," +
+                    " \(p.add(.double(b.p99))), \(p.add(.double(b.errorRate))), \(p.add(.date(b.start))), \(p.add(.double(baseline))))"
+            }
+            try conn.execute("""
+                UPDATE deployments SET rps = v.column2, p50_ms = v.column3, p95_ms = v.column4, p99_ms = v.column5,
+                    error_rate = v.column6, stats_at = v.column7, rps_baseline = v.column8
+                FROM (VALUES \(tuples.joined(separator: ", "))) AS v WHERE deployments.id = v.column1
+                """, p.values)
+        }
     }
 
     // MARK: Counters
