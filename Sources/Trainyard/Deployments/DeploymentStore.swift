@@ -758,10 +758,13 @@ struct DeploymentStore {
         for batch in SQLBatches.ranges(count: ids.count, largest: statsBatch) {
             var p = SQLParameters()
             let from = p.add(.date(start.addingTimeInterval(-3600))), to = p.add(.date(start))
-            let list = p.list(ids[batch].map { .int(Int64($0)) })
+            // A join with VALUES, not `IN (…)`: in a prepared statement's generic plan PostgreSQL
+            // built the IN list's array again for every row it tested (160–290 ms a statement).
+            let list = ids[batch].map { "(\(p.add(.int(Int64($0)))))" }.joined(separator: ", ")
             for row in try conn.query("""
-                SELECT deployment_id, SUM(requests) AS requests, SUM(seconds) AS seconds FROM inference_metrics
-                WHERE deployment_id IN (\(list)) AND bucket >= \(from) AND bucket < \(to) GROUP BY deployment_id
+                SELECT v.column1 AS deployment_id, SUM(m.requests) AS requests, SUM(m.seconds) AS seconds
+                FROM (VALUES \(list)) AS v JOIN inference_metrics m ON m.deployment_id = v.column1
+                WHERE m.bucket >= \(from) AND m.bucket < \(to) GROUP BY v.column1
                 """, p.values) {
                 let seconds = try row.double("seconds")
                 if seconds > 0 { baselines[try row.int("deployment_id")] = Double(try row.int("requests")) / seconds }
@@ -778,6 +781,7 @@ struct DeploymentStore {
 
     /// Stores many deployments' minutes; returns the ids whose minute was not stored yet (an
     /// already stored minute is kept).
+    @discardableResult
     static func insertBuckets(_ conn: DatabaseConnection, _ rows: [(id: Int, bucket: InferenceSimulator.Bucket)]) throws -> Set<Int> {
         var inserted = Set<Int>(minimumCapacity: rows.count)
         for batch in SQLBatches.ranges(count: rows.count, largest: statsBatch) {

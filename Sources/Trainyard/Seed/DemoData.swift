@@ -210,14 +210,12 @@ public enum DemoData {
             let startMinute = max(activeMinute + 1, endMinute - 2 * 1440)
             guard startMinute <= endMinute else { return }
             let simulator = InferenceSimulator()
-            var latest: InferenceSimulator.Bucket?
-            for minute in startMinute...endMinute {
-                let bucket = simulator.bucket(deploymentID: id, seed: seed, sizeClass: size, runningReplicas: plan.replicas,
-                                              minute: minute, activeSinceMinute: Int(created.timeIntervalSince1970 / 60))
-                try DeploymentStore.insertBucket(conn, id, bucket)
-                latest = bucket
+            let buckets = (startMinute...endMinute).map { minute in
+                simulator.bucket(deploymentID: id, seed: seed, sizeClass: size, runningReplicas: plan.replicas,
+                                 minute: minute, activeSinceMinute: Int(created.timeIntervalSince1970 / 60))
             }
-            if plan.status == .active, let latest { try DeploymentStore.setLatestStats(conn, id, latest) }
+            try DeploymentStore.insertBuckets(conn, buckets.map { (id, $0) })
+            if plan.status == .active, let latest = buckets.last { try DeploymentStore.setLatestStats(conn, id, latest) }
         }
 
     }
