@@ -8,14 +8,18 @@
 #     file, the Flask peer (../shared/peers/flask) on the same number of rows, a revalidation
 #     that still matches (If-None-Match → 304), and the page gzipped;
 #   - TrainyardBench table: server time and heap allocations per request without a socket.
-# Every wrk run is wrk -t2 -c64 -d$DURATION --latency after a 2 s warm-up.
-#   bash bench/speed.sh                                   ROWS=100000, DURATION=10s
+# Every wrk run is wrk -t2 -c64 -d$DURATION --latency after a 2 s warm-up, except the table's
+# renders, which run for TABLE_DURATION (a whole minute): the simulation runner writes each
+# active deployment's bucket early in every minute, so a 10 s run's figure depends on where in
+# the minute it fell. Each line ends with the seconds of the minute its run covered.
+#   bash bench/speed.sh                                   ROWS=100000, DURATION=10s, TABLE_DURATION=60s
 #   bash scripts/with-postgres.sh bash bench/speed.sh     PostgreSQL too
 #   PEER=0 bash bench/speed.sh                            without the Flask peer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS="${ROWS:-100000}"
 DURATION="${DURATION:-10s}"
+TABLE_DURATION="${TABLE_DURATION:-60s}"
 PEER="${PEER:-1}"
 QUERY='/deployments?status=active&sort=p95&dir=desc'
 pg_url="${DATABASE_URL:-${TRAINYARD_TEST_POSTGRES_URL:-}}"
@@ -47,17 +51,19 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 wait_for() { for _ in $(seq 300); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 
 # measure LABEL URL [wrk options...]: prints one line; leaves req/s in $rps and p99 in $p99.
+# MEASURE_FOR=60s measure … runs longer than DURATION.
 measure() {
   local label=$1 url=$2; shift 2
   wrk -t2 -c64 -d2s "$@" "$url" >/dev/null
-  local out
-  out=$(wrk -t2 -c64 -d"$DURATION" --latency "$@" "$url")
+  local out from
+  from=$(date +%S)
+  out=$(wrk -t2 -c64 -d"${MEASURE_FOR:-$DURATION}" --latency "$@" "$url")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   revalidated=$(grep '^responses:' <<<"$out" || true)
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   local bad
   bad=$(grep -E "Non-2xx|Socket errors" <<<"$out" | tr -s ' ' | tr '\n' ' ' || true)
-  printf '%-58s %10.0f req/s   p99 %9s  %s\n' "$label" "$rps" "$p99" "$bad"
+  printf '%-58s %10.0f req/s   p99 %9s  [:%s–:%s] %s\n' "$label" "$rps" "$p99" "$from" "$(date +%S)" "$bad"
   [[ -z $bad || $* == *revalidate.lua* ]] || { echo "$label: wrk saw errors; the figure is not a measurement" >&2; exit 1; }
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -65,7 +71,7 @@ summary=()
 target() { summary+=("$(printf '%-62s %-24s %s' "$1" "$2" "$3")"); }
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; $(date -u +%Y-%m-%d)"
-echo "wrk -t2 -c64 -d$DURATION --latency, loopback, release build"
+echo "wrk -t2 -c64 -d$DURATION (the table's renders -d$TABLE_DURATION) --latency, loopback, release build"
 echo
 
 # nginx: two workers, as Debian ships it on two cores.
@@ -121,7 +127,7 @@ table() {   # table LABEL [--database-url URL]
   local c url
   c=$(bench_cookie "http://127.0.0.1:$port")
   url="http://127.0.0.1:$port$QUERY"
-  measure "$QUERY, $ROWS rows, $label" "$url" -H "Cookie: $c"
+  MEASURE_FOR=$TABLE_DURATION measure "$QUERY, $ROWS rows, $label" "$url" -H "Cookie: $c"
   table_rps=$rps; table_p99=$p99
   if [[ $label == SQLite ]]; then
     curl -fs -H "Cookie: $c" "$url" > "$work/nginx/html/table.html"
