@@ -90,10 +90,10 @@ struct JobMonitor {
     static func format(_ value: Double, key: String) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value < 0 ? "−∞" : "∞" }
-        if isFraction(key) && (0...1).contains(value) { return String(format: "%.1f%%", value * 100) }
+        if isFraction(key) && (0...1).contains(value) { return Format.printed(value * 100, "%.1f%%") }
         let a = abs(value)
-        if a != 0 && (a < 0.001 || a >= 1e6) { return String(format: "%.4g", value) }
-        return String(format: "%.4f", value)
+        if a != 0 && (a < 0.001 || a >= 1e6) { return Format.printed(value, "%.4g") }
+        return Format.printed(value, "%.4f")
     }
 
     static func htmlID(_ key: String, taken: inout Set<String>) -> String {
@@ -124,7 +124,7 @@ struct JobMonitor {
                                   series: [.init(label: key, cssClass: "series-\(Self.usualKeys.firstIndex(of: key).map { $0 % 2 == 0 ? "loss" : "accuracy" } ?? "other")",
                                                  points: series[key] ?? [])],
                                   yRange: fraction && (summary.min ?? 0) >= 0 && (summary.max ?? 1) <= 1 ? 0...1 : nil, xRange: xRange,
-                                  formatY: fraction ? { String(format: "%.0f", $0 * 100) } : { Format.compact($0) })
+                                  formatY: fraction ? { Format.printed($0 * 100, "%.0f") } : { Format.compact($0) })
             let id = Self.htmlID(key, taken: &taken)
             charts.append(Chart(key: key, id: id, svg: chart.svg(id: id)))
         }

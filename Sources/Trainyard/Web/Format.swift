@@ -98,18 +98,20 @@ enum Format {
     /// A short number for axis ticks and compact figures: "0.25", "12.5", "340", "1.2k", "45k", "3.1M".
     static func compact(_ v: Double) -> String {
         let a = abs(v)
-        if a >= 1_000_000 { return trim(printed(v / 1_000_000, "%.1fM")) }
-        if a >= 10_000 { return trim(printed(v / 1000, "%.0fk")) }
-        if a >= 1000 { return trim(printed(v / 1000, "%.1fk")) }
+        if a >= 1_000_000 { return printed(v / 1_000_000, "%.1fM", trimmed: true) }
+        if a >= 10_000 { return printed(v / 1000, "%.0fk", trimmed: true) }
+        if a >= 1000 { return printed(v / 1000, "%.1fk", trimmed: true) }
         if a >= 100 || a == 0 { return printed(v, "%.0f") }
-        if a >= 10 { return trim(printed(v, "%.1f")) }
-        return trim(printed(v, "%.2f"))
+        if a >= 10 { return printed(v, "%.1f", trimmed: true) }
+        return printed(v, "%.2f", trimmed: true)
     }
 
     /// `String(format: format, v)` through C's `snprintf` into a stack buffer: the same digits
     /// (C's correctly rounded `%f`), without Foundation's format parser, which made a chart's
-    /// tick labels a tenth of a monitor page's time. `format` is one of the literals above.
-    private static func printed(_ v: Double, _ format: StaticString) -> String {
+    /// tick labels a tenth of a monitor page's time. `format` is one double's conversion with
+    /// at most a literal suffix. `trimmed` drops a fraction's trailing zeros (and its point)
+    /// before a one-letter suffix, in the buffer: "12.50k" → "12.5k", "3.00" → "3".
+    static func printed(_ v: Double, _ format: StaticString, trimmed: Bool = false) -> String {
         var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
         return withUnsafeMutableBytes(of: &buffer) { bytes in
             let chars = bytes.baseAddress!.assumingMemoryBound(to: CChar.self)
@@ -118,20 +120,32 @@ enum Format {
                     format.withMemoryRebound(to: CChar.self) { vsnprintf(chars, bytes.count, $0.baseAddress!, arguments) }
                 }
             }
-            // Larger than 64 bytes only for |v| near 1e60 and up: fall back rather than truncate.
-            guard written >= 0, Int(written) < bytes.count else { return String(format: format.description, v) }
-            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<Int(written)]), as: UTF8.self)
+            // Larger than 64 bytes only for |v| near 1e60 and up: Foundation's, trimmed the same way.
+            guard written >= 0, Int(written) < bytes.count else {
+                var text = Array(String(format: format.description, v).utf8)
+                let count = trimmed ? text.withUnsafeMutableBytes { trimZeros($0, count: $0.count) } : text.count
+                return String(decoding: text[0..<count], as: UTF8.self)
+            }
+            let count = trimmed ? trimZeros(bytes, count: Int(written)) : Int(written)
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<count]), as: UTF8.self)
         }
     }
 
-    private static func trim(_ s: String) -> String {
-        guard s.contains(".") else { return s }
-        var t = s
-        var suffix = ""
-        if let last = t.last, last.isLetter { suffix = String(last); t.removeLast() }
-        while t.hasSuffix("0") { t.removeLast() }
-        if t.hasSuffix(".") { t.removeLast() }
-        return t + suffix
+    /// The length of `bytes[0..<count]` with a fraction's trailing zeros and bare point removed,
+    /// a last ASCII letter (a unit such as k or M) moved up behind what is left.
+    private static func trimZeros(_ bytes: UnsafeMutableRawBufferPointer, count: Int) -> Int {
+        guard count > 0, bytes[0..<count].contains(UInt8(ascii: ".")) else { return count }
+        var end = count
+        let last = bytes[end - 1]
+        let suffix: UInt8? = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(last | 0x20) ? last : nil
+        if suffix != nil { end -= 1 }
+        while end > 0 && bytes[end - 1] == UInt8(ascii: "0") { end -= 1 }
+        if end > 0 && bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        if let suffix {
+            bytes[end] = suffix
+            end += 1
+        }
+        return end
     }
 
     /// A whole number with thousands separated: "65,536".

@@ -73,6 +73,22 @@ import Testing
         }
     }
 
+    /// The monitor's figures, printed by snprintf, read as Foundation's formatter wrote them.
+    @Test func monitorFiguresMatchFoundationsFormatting() {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0, -0.0, 0.0005, 0.00123456, 0.125, 0.99995, 1, 2.5, 1e6, 123_456_789, -3.25e-5, .pi]
+        for _ in 0..<300 { values.append(Double.random(in: 0...1, using: &generator)) }
+        for _ in 0..<300 { values.append(Double.random(in: -1e7...1e7, using: &generator)) }
+        for v in values {
+            let a = abs(v)
+            let number = a != 0 && (a < 0.001 || a >= 1e6) ? String(format: "%.4g", v) : String(format: "%.4f", v)
+            #expect(JobMonitor.format(v, key: "loss") == number, "\(v)")
+            if (0...1).contains(v) { #expect(JobMonitor.format(v, key: "accuracy") == String(format: "%.1f%%", v * 100), "\(v)") }
+        }
+        #expect(JobMonitor.format(0.9512, key: "val_accuracy") == "95.1%")
+        #expect(JobMonitor.format(.nan, key: "loss") == "NaN")
+    }
+
     @Test func numbers() {
         #expect(Format.compact(0) == "0")
         #expect(Format.compact(0.25) == "0.25")
