@@ -39,14 +39,16 @@ struct LineChart {
         // NaN and infinite values cannot be drawn; the table beside a chart shows them.
         let series = series.map { s in Series(label: s.label, cssClass: s.cssClass, points: s.points.filter { $0.x.isFinite && $0.y.isFinite }) }
         let all = series.flatMap(\.points)
-        var out = ""
-        out.reserveCapacity(4096 + all.count * 16)
-        out += "<svg id=\"\(id)\" class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"\(id)-title \(id)-desc\" preserveAspectRatio=\"xMidYMid meet\">"
-        out += "<title id=\"\(id)-title\">\(escape(title))</title>"
+        var out = SVGBytes()
+        out.bytes.reserveCapacity(4096 + all.count * 16)
+        out.add("<svg id=\""); out.add(id); out.add("\" class=\"chart\" viewBox=\"0 0 "); out.add(Int(width)); out.add(" "); out.add(Int(height))
+        out.add("\" role=\"img\" aria-labelledby=\""); out.add(id); out.add("-title "); out.add(id); out.add("-desc\" preserveAspectRatio=\"xMidYMid meet\">")
+        out.add("<title id=\""); out.add(id); out.add("-title\">"); out.escaped(title); out.add("</title>")
         guard !all.isEmpty else {
-            out += "<desc id=\"\(id)-desc\">No data yet.</desc>"
-            out += "<text class=\"chart-empty\" x=\"\(Int(width / 2))\" y=\"\(Int(height / 2))\" text-anchor=\"middle\">No data yet</text></svg>"
-            return out
+            out.add("<desc id=\""); out.add(id); out.add("-desc\">No data yet.</desc>")
+            out.add("<text class=\"chart-empty\" x=\""); out.add(Int(width / 2)); out.add("\" y=\""); out.add(Int(height / 2))
+            out.add("\" text-anchor=\"middle\">No data yet</text></svg>")
+            return out.string
         }
         let xs = all.map(\.x), ys = all.map(\.y)
         var xDomain = xRange ?? (xs.min()!...max(xs.max()!, xs.min()! + 1))
@@ -66,57 +68,75 @@ struct LineChart {
         func py(_ y: Double) -> Double { Self.marginTop + plotH - (y - yDomain.lowerBound) / (yDomain.upperBound - yDomain.lowerBound) * plotH }
 
         let last = series.map { s in s.points.last.map { "\(s.label) \(formatY($0.y))" } ?? "" }.joined(separator: ", ")
-        out += "<desc id=\"\(id)-desc\">\(escape(yLabel)) against \(escape(xLabel)), \(all.count) points. Latest: \(escape(last)).</desc>"
-        out += "<g class=\"chart-grid\">"
+        out.add("<desc id=\""); out.add(id); out.add("-desc\">"); out.escaped(yLabel); out.add(" against "); out.escaped(xLabel); out.add(", ")
+        out.add(all.count); out.add(" points. Latest: "); out.escaped(last); out.add(".</desc>")
+        let left = Self.marginLeft, right = width - Self.marginRight, top = Self.marginTop, bottom = Self.marginTop + plotH
+        out.add("<g class=\"chart-grid\">")
         for tick in yTicks {
-            let y = Self.r(py(tick))
-            out += "<line x1=\"\(Self.r(Self.marginLeft))\" x2=\"\(Self.r(width - Self.marginRight))\" y1=\"\(y)\" y2=\"\(y)\"/>"
+            let y = py(tick)
+            out.add("<line x1=\""); out.tenths(left); out.add("\" x2=\""); out.tenths(right); out.add("\" y1=\""); out.tenths(y); out.add("\" y2=\""); out.tenths(y); out.add("\"/>")
         }
-        out += "</g><g class=\"chart-axis\">"
-        out += "<line x1=\"\(Self.r(Self.marginLeft))\" x2=\"\(Self.r(Self.marginLeft))\" y1=\"\(Self.r(Self.marginTop))\" y2=\"\(Self.r(Self.marginTop + plotH))\"/>"
-        out += "<line x1=\"\(Self.r(Self.marginLeft))\" x2=\"\(Self.r(width - Self.marginRight))\" y1=\"\(Self.r(Self.marginTop + plotH))\" y2=\"\(Self.r(Self.marginTop + plotH))\"/>"
+        out.add("</g><g class=\"chart-axis\">")
+        out.add("<line x1=\""); out.tenths(left); out.add("\" x2=\""); out.tenths(left); out.add("\" y1=\""); out.tenths(top); out.add("\" y2=\""); out.tenths(bottom); out.add("\"/>")
+        out.add("<line x1=\""); out.tenths(left); out.add("\" x2=\""); out.tenths(right); out.add("\" y1=\""); out.tenths(bottom); out.add("\" y2=\""); out.tenths(bottom); out.add("\"/>")
         for tick in yTicks {
-            out += "<text x=\"\(Self.r(Self.marginLeft - 6))\" y=\"\(Self.r(py(tick) + 4))\" text-anchor=\"end\">\(escape(formatY(tick)))</text>"
+            out.add("<text x=\""); out.tenths(left - 6); out.add("\" y=\""); out.tenths(py(tick) + 4); out.add("\" text-anchor=\"end\">"); out.escaped(formatY(tick)); out.add("</text>")
         }
         for tick in xTicks {
-            out += "<text x=\"\(Self.r(px(tick)))\" y=\"\(Self.r(Self.marginTop + plotH + 16))\" text-anchor=\"middle\">\(escape(formatX(tick)))</text>"
+            out.add("<text x=\""); out.tenths(px(tick)); out.add("\" y=\""); out.tenths(bottom + 16); out.add("\" text-anchor=\"middle\">"); out.escaped(formatX(tick)); out.add("</text>")
         }
-        out += "<text class=\"chart-label\" x=\"\(Self.r(Self.marginLeft + plotW / 2))\" y=\"\(Self.r(height - 6))\" text-anchor=\"middle\">\(escape(xLabel))</text>"
-        out += "<text class=\"chart-label\" transform=\"rotate(-90)\" x=\"\(Self.r(-(Self.marginTop + plotH / 2)))\" y=\"12\" text-anchor=\"middle\">\(escape(yLabel))</text>"
-        out += "</g>"
+        out.add("<text class=\"chart-label\" x=\""); out.tenths(left + plotW / 2); out.add("\" y=\""); out.tenths(height - 6); out.add("\" text-anchor=\"middle\">")
+        out.escaped(xLabel); out.add("</text>")
+        out.add("<text class=\"chart-label\" transform=\"rotate(-90)\" x=\""); out.tenths(-(Self.marginTop + plotH / 2)); out.add("\" y=\"12\" text-anchor=\"middle\">")
+        out.escaped(yLabel); out.add("</text>")
+        out.add("</g>")
         for s in series where !s.points.isEmpty {
-            out += "<polyline class=\"chart-line \(s.cssClass)\" fill=\"none\" points=\""
-            // Hundreds of points a chart: written as bytes, not as strings made and joined per point.
-            var points: [UInt8] = []
-            points.reserveCapacity(s.points.count * 12)
+            out.add("<polyline class=\"chart-line "); out.add(s.cssClass); out.add("\" fill=\"none\" points=\"")
             for (i, p) in s.points.enumerated() {
-                if i > 0 { points.append(UInt8(ascii: " ")) }
-                Self.appendTenths(px(p.x), to: &points)
-                points.append(UInt8(ascii: ","))
-                Self.appendTenths(py(min(max(p.y, yDomain.lowerBound), yDomain.upperBound)), to: &points)
+                if i > 0 { out.bytes.append(UInt8(ascii: " ")) }
+                out.tenths(px(p.x))
+                out.bytes.append(UInt8(ascii: ","))
+                out.tenths(py(min(max(p.y, yDomain.lowerBound), yDomain.upperBound)))
             }
-            out += String(decoding: points, as: UTF8.self)
-            out += "\"/>"
+            out.add("\"/>")
         }
         for m in markers where m.x.isFinite && xDomain.contains(m.x) {
-            let x = Self.r(px(m.x))
-            out += "<g class=\"chart-marker \(m.cssClass)\"><title>\(escape(m.title))</title>"
-            out += "<line x1=\"\(x)\" x2=\"\(x)\" y1=\"\(Self.r(Self.marginTop + 10))\" y2=\"\(Self.r(Self.marginTop + plotH))\"/>"
-            out += "<text x=\"\(x)\" y=\"\(Self.r(Self.marginTop + 8))\" text-anchor=\"middle\">\(escape(m.mark))</text></g>"
+            let x = px(m.x)
+            out.add("<g class=\"chart-marker "); out.add(m.cssClass); out.add("\"><title>"); out.escaped(m.title); out.add("</title>")
+            out.add("<line x1=\""); out.tenths(x); out.add("\" x2=\""); out.tenths(x); out.add("\" y1=\""); out.tenths(top + 10); out.add("\" y2=\""); out.tenths(bottom); out.add("\"/>")
+            out.add("<text x=\""); out.tenths(x); out.add("\" y=\""); out.tenths(top + 8); out.add("\" text-anchor=\"middle\">"); out.escaped(m.mark); out.add("</text></g>")
         }
-        out += "</svg>"
-        return out
+        out.add("</svg>")
+        return out.string
     }
 
-    /// One decimal is plenty on a 640-unit canvas and keeps pages small.
-    static func r(_ v: Double) -> String {
-        let scaled = (v * 10).rounded()
-        let whole = Int(scaled) / 10, frac = abs(Int(scaled) % 10)
-        if frac == 0 { return String(Int(scaled) / 10) }
-        return (scaled < 0 && whole == 0 ? "-" : "") + String(whole) + "." + String(frac)
+    /// The SVG's bytes, written in place: a chart is hundreds of elements, and a string made
+    /// and appended for each was most of a chart's time (`perf record` of the monitor).
+    private struct SVGBytes {
+        var bytes: [UInt8] = []
+        var string: String { String(decoding: bytes, as: UTF8.self) }
+        mutating func add(_ text: StaticString) { text.withUTF8Buffer { bytes.append(contentsOf: $0) } }
+        mutating func add(_ text: String) { bytes.append(contentsOf: text.utf8) }
+        mutating func add(_ n: Int) { bytes.append(contentsOf: String(n).utf8) }
+        /// A coordinate, one decimal (`appendTenths`).
+        mutating func tenths(_ v: Double) { LineChart.appendTenths(v, to: &bytes) }
+        /// Text content or an attribute value: `&`, `<`, `>` and `"` as references (UTF-8 never
+        /// has these bytes inside a longer character, so the rest is copied as it is).
+        mutating func escaped(_ text: String) {
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "&"): add("&amp;")
+                case UInt8(ascii: "<"): add("&lt;")
+                case UInt8(ascii: ">"): add("&gt;")
+                case UInt8(ascii: "\""): add("&quot;")
+                default: bytes.append(byte)
+                }
+            }
+        }
     }
 
-    /// `r(v)` written as bytes: the same digits, with no string made. Digits are formed in a
+    /// A coordinate with one decimal (plenty on a 640-unit canvas, and pages stay small),
+    /// rounded half away from zero, written as bytes with no string made. Digits are formed in a
     /// small buffer on the stack and appended once (a chart has hundreds of coordinates).
     static func appendTenths(_ v: Double, to out: inout [UInt8]) {
         let scaled = Int((v * 10).rounded())
@@ -158,19 +178,5 @@ struct LineChart {
             v += step
         }
         return ticks
-    }
-
-    private func escape(_ s: String) -> String {
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
     }
 }

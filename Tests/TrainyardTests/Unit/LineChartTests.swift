@@ -36,15 +36,25 @@ import Testing
         #expect(ys.allSatisfy { $0 >= 14 && $0 <= 198 })
     }
 
-    /// The polyline's bytes carry exactly the digits `r` gives the rest of the chart.
-    @Test func pointCoordinatesAreWrittenAsRGivesThem() {
-        let values: [Double] = [0, 0.04, 0.05, -0.04, -0.05, -0.3, 1, 9.95, 10, 56, 56.25, 197.99, 640, -12.34, 123456.78, -1000.05]
-        for v in values {
+    /// Coordinates are written with one decimal, half away from zero, as the string arithmetic
+    /// below gives them: no "-0", no trailing ".0".
+    @Test func coordinatesHaveOneDecimalRoundedHalfAwayFromZero() {
+        func reference(_ v: Double) -> String {
+            let scaled = (v * 10).rounded()
+            let whole = Int(scaled) / 10, frac = abs(Int(scaled) % 10)
+            if frac == 0 { return String(Int(scaled) / 10) }
+            return (scaled < 0 && whole == 0 ? "-" : "") + String(whole) + "." + String(frac)
+        }
+        func written(_ v: Double) -> String {
             var bytes: [UInt8] = []
             LineChart.appendTenths(v, to: &bytes)
-            #expect(String(decoding: bytes, as: UTF8.self) == LineChart.r(v), "\(v)")
+            return String(decoding: bytes, as: UTF8.self)
         }
-        #expect(LineChart.r(56.25) == "56.3" && LineChart.r(-0.3) == "-0.3" && LineChart.r(640) == "640")
+        var values: [Double] = [0, 0.04, 0.05, -0.04, -0.05, -0.3, 1, 9.95, 10, 56, 56.25, 197.99, 640, -12.34, 123456.78, -1000.05]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 { values.append(Double.random(in: -2000...2000, using: &generator)) }
+        for v in values { #expect(written(v) == reference(v), "\(v)") }
+        #expect(written(56.25) == "56.3" && written(-0.3) == "-0.3" && written(640) == "640" && written(-0.04) == "0")
     }
 
     @Test func niceTicksAreRound() {
