@@ -45,7 +45,6 @@ final class DeploymentRunner {
     private var cursor: (minute: Int, id: Int) = (0, 0)
     /// The cutoff minute through which buckets are known pruned (set once the transaction commits).
     private var prunedMinute: Int?
-    private var pendingPrunedMinute: Int?
     private let lock = NSLock()
 
     init(database: Database, speed: Double, startFailureRate: Double = ReplicaStartRules.defaultFailureRate) {
@@ -76,6 +75,7 @@ final class DeploymentRunner {
         defer { lock.unlock() }
         let minute = Self.minute(of: now)
         let start = cursor.minute == minute ? cursor.id : 0
+        let cutoff = now.addingTimeInterval(-Self.retention)
         let (report, lastID) = try database.transaction { conn in
             var report = Report()
             report.restarted = try DeploymentStore.restartDueReplicas(conn, now: now)
@@ -84,23 +84,21 @@ final class DeploymentRunner {
             (report.rolledOut, report.failed) = try settleRollouts(conn, now: now)
             let (buckets, lastID) = try writeBuckets(conn, minute: minute, after: start, now: now)
             report.buckets = buckets
-            report.pruned = try pruneBuckets(conn, before: now.addingTimeInterval(-Self.retention))
+            report.pruned = try pruneBuckets(conn, before: cutoff)
             return (report, lastID)
         }
         // Advanced only once the transaction has committed.
         cursor = (minute, lastID)
-        prunedMinute = pendingPrunedMinute
+        // Buckets start on the minute, so once a prune comes up short (or was skipped) nothing
+        // more is due until the cutoff reaches the next minute.
+        prunedMinute = report.pruned < Self.prunedPerTick ? Self.minute(of: cutoff) : nil
         return report
     }
 
+    /// Skipped while the cutoff is still in a minute already pruned through.
     private func pruneBuckets(_ conn: DatabaseConnection, before cutoff: Date) throws -> Int {
-        // Buckets start on the minute, so once a prune comes up short nothing more is due until
-        // the cutoff reaches the next minute: the ticks in between skip the statement.
-        let cutoffMinute = Self.minute(of: cutoff)
-        if prunedMinute == cutoffMinute { return 0 }
-        let pruned = try DeploymentStore.pruneBuckets(conn, before: cutoff, limit: Self.prunedPerTick)
-        pendingPrunedMinute = pruned < Self.prunedPerTick ? cutoffMinute : nil
-        return pruned
+        if prunedMinute == Self.minute(of: cutoff) { return 0 }
+        return try DeploymentStore.pruneBuckets(conn, before: cutoff, limit: Self.prunedPerTick)
     }
 
     static func minute(of date: Date) -> Int { Int((date.timeIntervalSince1970 / 60).rounded(.down)) }
