@@ -29,13 +29,15 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // NIO-free HTTP/1.1 server. Knows nothing of Trainyard or SQL.
-        .target(name: "HTTPServer", dependencies: ["CEpoll", "CZlib", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "HTTPServer", dependencies: ["RunSlots", "CEpoll", "CZlib", .product(name: "Logging", package: "swift-log")]),
         // Mustache templates compiled once into nodes, rendered against a typed value tree.
         .target(name: "TemplateEngine"),
+        // At most so many request handlers on the cores at once; waits step aside.
+        .target(name: "RunSlots"),
         // Database protocol, rows, values and the migrator.
-        .target(name: "Storage"),
-        .target(name: "StorageSQLite", dependencies: ["Storage", "CSQLite"]),
-        .target(name: "StoragePostgres", dependencies: ["Storage", "CLibPQ"]),
+        .target(name: "Storage", dependencies: ["RunSlots"]),
+        .target(name: "StorageSQLite", dependencies: ["Storage", "RunSlots", "CSQLite"]),
+        .target(name: "StoragePostgres", dependencies: ["Storage", "RunSlots", "CLibPQ"]),
         // The Prometheus text exposition format: a bounded parser, increases, histogram quantiles.
         .target(name: "PrometheusText"),
         // Fetches a metrics page once, only from allowlisted addresses (checked on every connect).
@@ -70,11 +72,11 @@ let package = Package(
         // Shared by test targets: temporary SQLite files and throwaway PostgreSQL schemas.
         .target(name: "TrainyardTestSupport", dependencies: ["Storage", "StorageSQLite", "StoragePostgres"]),
 
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "RunSlots"]),
         .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText"]),
         .testTarget(name: "ScrapeClientTests", dependencies: ["ScrapeClient"]),
         .testTarget(name: "TemplateEngineTests", dependencies: ["TemplateEngine"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageSQLite", "StoragePostgres", "TrainyardTestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "RunSlots", "StorageSQLite", "StoragePostgres", "TrainyardTestSupport"]),
         .testTarget(name: "TrainyardTests", dependencies: [
             "Trainyard", "HTTPServer", "Storage", "StorageSQLite", "TrainyardTestSupport", "PrometheusText", "ScrapeClient",
             .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RunSlots
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -72,6 +73,7 @@ public final class HTTPServer: @unchecked Sendable {
     // Set in `start()` before any thread exists, then read only.
     private(set) var reactors: [Reactor] = []
     private(set) var pool: WorkerPool<Job>!
+    private var runSlots: RunSlots?
     /// `configuration.maxConnections`, lowered to what the open-file limit allows.
     private(set) var connectionLimit = 0
 
@@ -130,7 +132,13 @@ public final class HTTPServer: @unchecked Sendable {
         reactorsRunning = reactors.count
         lock.unlock()
 
-        pool = WorkerPool<Job> { [self] job in self.run(job) }
+        if configuration.runningHandlers > 0 {
+            let slots = RunSlots(capacity: configuration.runningHandlers)
+            runSlots = slots
+            pool = WorkerPool<Job> { [self] job in slots.run { self.run(job) } }
+        } else {
+            pool = WorkerPool<Job> { [self] job in self.run(job) }
+        }
         pool.start(threads: configuration.workerThreads, name: "http-worker")
         for reactor in reactors {
             let thread = Thread { reactor.run() }
@@ -265,6 +273,7 @@ public final class HTTPServer: @unchecked Sendable {
         if let pool {
             stats.queuedRequests = pool.queued
             stats.busyWorkers = pool.busy
+            stats.waitingForSlot = runSlots?.waiting ?? 0
         }
         stats.workerThreads = configuration.workerThreads
         return stats

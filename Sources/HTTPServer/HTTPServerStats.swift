@@ -13,6 +13,8 @@ public struct HTTPServerStats: Sendable {
     public var queuedRequests = 0
     public var busyWorkers = 0
     public var workerThreads = 0
+    /// Of the busy workers, those waiting for a running slot (`ServerConfiguration.runningHandlers`).
+    public var waitingForSlot = 0
     /// Connections accepted since start.
     public var acceptedConnections = 0
     /// Connections answered 503 at accept: the server's limit, or one client's cap.

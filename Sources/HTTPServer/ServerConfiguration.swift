@@ -1,4 +1,6 @@
 import Foundation
+import RunSlots
+
 /// Settings of an `HTTPServer`. Every limit and deadline has a safe default; tests shorten them.
 ///
 /// ```swift
@@ -62,6 +64,9 @@ public struct ServerConfiguration {
     public var maxResponsesPerTurn = 64
     /// Threads that run the responder (and may block on a database).
     public var workerThreads = 16
+    /// Handlers running at once, of those threads; one that blocks on a database or a lock
+    /// steps aside for the wait (`RunSlots`). 0: as many as there are threads.
+    public var runningHandlers = RunSlots.defaultCapacity
     /// Event-loop threads. One per core: a cheap request (`/healthz`, a 304) is answered on the
     /// loop that read it, so one loop would cap the server at one core's worth of them.
     public var reactorThreads = min(max(1, ProcessInfo.processInfo.activeProcessorCount), 8)

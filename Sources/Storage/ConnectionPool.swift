@@ -1,4 +1,5 @@
 import Foundation
+import RunSlots
 
 /// A bounded, lazily filled pool of driver connections, shared by the SQLite and PostgreSQL
 /// drivers.
@@ -35,6 +36,14 @@ public final class ConnectionPool<Connection: AnyObject>: @unchecked Sendable {
     }
 
     public func acquire() throws -> Connection {
+        // An idle connection (or room for one) is taken at once; a wait for a busy one steps
+        // aside from its running slot, since the holder may be waiting for one (RunSlots).
+        if let ready = try take(waiting: false) { return ready }
+        return try RunSlots.whileBlocked { try take(waiting: true)! }
+    }
+
+    /// A connection, or nil when every one is busy and `waiting` is false.
+    private func take(waiting: Bool) throws -> Connection? {
         let deadline = Date(timeIntervalSinceNow: acquireTimeout)
         var waitStarted: Date?
         condition.lock()
@@ -65,6 +74,10 @@ public final class ConnectionPool<Connection: AnyObject>: @unchecked Sendable {
                     condition.unlock()
                     throw error
                 }
+            }
+            if !waiting {
+                condition.unlock()
+                return nil
             }
             if waitStarted == nil {
                 waitStarted = Date()

@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import RunSlots
 import Storage
 
 // Type OIDs (pg_type.dat) used for parameters and result decoding.
@@ -29,7 +30,7 @@ final class PostgresConnection: DatabaseConnection {
     private(set) var broken = false
 
     init(conninfo: String, setup: String) throws {
-        guard let conn = PQconnectdb(conninfo) else {
+        guard let conn = RunSlots.whileBlocked({ PQconnectdb(conninfo) }) else {
             throw DatabaseError.unavailable("PostgreSQL: out of memory while connecting")
         }
         guard PQstatus(conn) == CONNECTION_OK else {
@@ -93,7 +94,7 @@ final class PostgresConnection: DatabaseConnection {
 
     func executeScript(_ sql: String) throws {
         let conn = try open()
-        let result = PQexec(conn, sql)
+        let result = RunSlots.whileBlocked { PQexec(conn, sql) }
         defer { PQclear(result) }
         try check(result, conn: conn, sql: sql)
     }
@@ -101,7 +102,7 @@ final class PostgresConnection: DatabaseConnection {
     /// The command tag of the last statement, e.g. `COMMIT` or `ROLLBACK`.
     func command(_ sql: String) throws -> String {
         let conn = try open()
-        let result = PQexec(conn, sql)
+        let result = RunSlots.whileBlocked { PQexec(conn, sql) }
         defer { PQclear(result) }
         try check(result, conn: conn, sql: sql)
         return String(cString: PQcmdStatus(result))
@@ -148,7 +149,7 @@ final class PostgresConnection: DatabaseConnection {
             }
         }
         if !usePrepared {
-            return try checked(withValues { PQexecParams(conn, sql, Int32(parameters.count), types, $0, nil, nil, 0) }, conn: conn, sql: sql)
+            return try checked(RunSlots.whileBlocked { withValues { PQexecParams(conn, sql, Int32(parameters.count), types, $0, nil, nil, 0) } }, conn: conn, sql: sql)
         }
         // Prepared once per connection: later runs skip parsing and planning on the server.
         let key = StatementKey(sql: sql, types: types)
@@ -159,17 +160,18 @@ final class PostgresConnection: DatabaseConnection {
             if prepared.count >= Self.preparedLimit { try deallocateAll(conn) }
             nextStatement += 1
             name = "ty_\(nextStatement)"
-            let made = PQprepare(conn, name, sql, Int32(parameters.count), types)
+            let made = RunSlots.whileBlocked { PQprepare(conn, name, sql, Int32(parameters.count), types) }
             defer { PQclear(made) }
             try check(made, conn: conn, sql: sql)
             prepared[key] = name
         }
-        let result = withValues { PQexecPrepared(conn, name, Int32(parameters.count), $0, nil, nil, 0) }
+        // Each round trip steps aside from its running slot: the CPU is the server's meanwhile.
+        let result = RunSlots.whileBlocked { withValues { PQexecPrepared(conn, name, Int32(parameters.count), $0, nil, nil, 0) } }
         if retryStale, let failed = result, Self.isStalePlan(failed), !inTransaction {
             // A migration changed what the statement returns: prepare it afresh, once.
             PQclear(failed)
             prepared[key] = nil
-            PQclear(PQexec(conn, "DEALLOCATE \(name)"))
+            PQclear(RunSlots.whileBlocked { PQexec(conn, "DEALLOCATE \(name)") })
             return try run(sql, parameters, retryStale: false)
         }
         return try checked(result, conn: conn, sql: sql)
@@ -193,7 +195,7 @@ final class PostgresConnection: DatabaseConnection {
     }
 
     private func deallocateAll(_ conn: OpaquePointer) throws {
-        let result = PQexec(conn, "DEALLOCATE ALL")
+        let result = RunSlots.whileBlocked { PQexec(conn, "DEALLOCATE ALL") }
         defer { PQclear(result) }
         try check(result, conn: conn, sql: "DEALLOCATE ALL")
         prepared.removeAll(keepingCapacity: true)

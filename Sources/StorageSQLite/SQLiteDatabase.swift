@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import RunSlots
 import Storage
 
 /// The embedded driver: a small pool of WAL-mode connections to one SQLite file.
@@ -88,7 +89,8 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
 
     private func withWriterLock<T>(_ body: () throws -> T) throws -> T {
         let wait = max(2 * Double(busyTimeoutMs) / 1000, 1)
-        guard writerLock.lock(before: Date(timeIntervalSinceNow: wait)) else {
+        // Contended, the wait steps aside from its running slot: the writer may need one.
+        guard writerLock.try() || RunSlots.whileBlocked({ writerLock.lock(before: Date(timeIntervalSinceNow: wait)) }) else {
             throw DatabaseError.timeout("waited \(wait) s for the SQLite write lock")
         }
         defer { writerLock.unlock() }

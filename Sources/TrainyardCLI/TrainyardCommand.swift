@@ -101,6 +101,8 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("sim-speed"), help: "Pace of simulated training and replica start-up (env TRAINYARD_SIM_SPEED, default 1).")
     var simSpeed: Double?
     @Option(name: .customLong("worker-threads"), help: "Threads that run request handlers (default 16).") var workerThreads: Int?
+    @Option(name: .customLong("running-handlers"), help: "Handlers on the CPU at once; one waiting on the database steps aside (default: cores + 1; 0: no limit).")
+    var runningHandlers: Int?
     @Option(name: .customLong("max-connections"), help: "Open connections before new ones get 503 (default 4096).") var maxConnections: Int?
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (default 1048576).") var maxBodyBytes: Int?
     @Option(name: .customLong("head-timeout"), help: "Seconds a client has to send request headers (default 10).") var headTimeout: Double?
@@ -174,6 +176,7 @@ struct Serve: ParsableCommand {
         server.host = config.host
         server.port = config.port
         if let workerThreads { server.workerThreads = max(1, workerThreads) }
+        if let runningHandlers { server.runningHandlers = max(0, runningHandlers) }
         if let maxConnections { server.maxConnections = max(1, maxConnections) }
         if let maxBodyBytes { server.maxBodyBytes = max(0, maxBodyBytes) }
         if let headTimeout { server.headTimeout = max(0.1, headTimeout) }

@@ -54,6 +54,7 @@ public struct MetricsExposition {
             out.sample("trainyard_http_connections_rejected_total", [("reason", "client_cap")], stats.rejectedPerClient)
             out.gauge("trainyard_http_queued_requests", "Requests waiting for a worker.", stats.queuedRequests)
             out.gauge("trainyard_http_busy_workers", "Worker threads running a request.", stats.busyWorkers)
+            out.gauge("trainyard_http_handlers_waiting", "Worker threads waiting for a running slot.", stats.waitingForSlot)
             out.gauge("trainyard_http_worker_threads", "Worker threads.", stats.workerThreads)
             out.family("trainyard_http_requests_refused_total", "counter", "Requests not run: 503 for a full queue or a wait past the deadline, dropped when the client had gone.")
             out.sample("trainyard_http_requests_refused_total", [("reason", "queue_full")], stats.rejectedQueueFull)

@@ -1,0 +1,121 @@
+import Dispatch
+import Foundation
+
+/// Admission for request handlers: at most `capacity` of them run at once, in the order they
+/// asked. A handler about to block (a PostgreSQL round trip, a busy connection pool, the SQLite
+/// write lock) steps aside for the wait with `RunSlots.whileBlocked`, so threads waiting on
+/// something else never keep runnable work off the cores.
+///
+/// Why: handlers on SQLite are CPU-bound. With 16 worker threads time-slicing 2 cores, a request
+/// waits behind slices of every other request and the tail grows (p99 27–30 ms against 10–15 ms
+/// with 3 threads, same throughput; see the README). PostgreSQL handlers spend much of their time
+/// waiting on the server, which needs many threads. Slots sized to the cores serve both: the
+/// threads are many, the running handlers few.
+///
+/// Every wait a slot holder makes on another thread must step aside, or the two can deadlock:
+/// the other thread may itself be waiting for a slot.
+public final class RunSlots: @unchecked Sendable {
+    public let capacity: Int
+    private let lock = NSLock()
+    private var free: Int
+    private var queue: [Seat] = []
+    private var head = 0
+
+    public init(capacity: Int) {
+        self.capacity = max(1, capacity)
+        self.free = self.capacity
+    }
+
+    /// Cores plus one: a slot for the moment one handler is between running and blocking.
+    public static var defaultCapacity: Int { ProcessInfo.processInfo.activeProcessorCount + 1 }
+
+    /// Handlers waiting for a slot now.
+    public var waiting: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return queue.count - head
+    }
+
+    /// Runs `body` holding a slot of these slots on the calling thread.
+    public func run<T>(_ body: () throws -> T) rethrows -> T {
+        let seat = Seat.current(for: self)
+        acquire(seat)
+        defer { release(seat) }
+        return try body()
+    }
+
+    /// Runs `body`, a wait on something outside this thread, without the calling thread's slot,
+    /// and takes a slot again after it (behind those already waiting). A thread holding no slot
+    /// (a background thread) just runs `body`.
+    public static func whileBlocked<T>(_ body: () throws -> T) rethrows -> T {
+        guard let seat = Seat.held else { return try body() }
+        seat.slots.release(seat)
+        defer { seat.slots.acquire(seat) }
+        return try body()
+    }
+
+    private func acquire(_ seat: Seat) {
+        lock.lock()
+        if free > 0 && head == queue.count {
+            free -= 1
+            lock.unlock()
+        } else {
+            queue.append(seat)
+            lock.unlock()
+            seat.turn.wait()   // `release` hands its slot straight to the first in line
+        }
+        seat.holding = true
+    }
+
+    private func release(_ seat: Seat) {
+        seat.holding = false
+        lock.lock()
+        guard head < queue.count else {
+            free += 1
+            lock.unlock()
+            return
+        }
+        let next = queue[head]
+        head += 1
+        if head == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        lock.unlock()
+        next.turn.signal()
+    }
+
+    /// A thread's place with one set of slots, kept in thread-local storage.
+    final class Seat {
+        let slots: RunSlots
+        let turn = DispatchSemaphore(value: 0)
+        var holding = false
+
+        init(slots: RunSlots) { self.slots = slots }
+
+        private static let key: pthread_key_t = {
+            var key = pthread_key_t()
+            pthread_key_create(&key) { raw in if let raw { Unmanaged<Seat>.fromOpaque(raw).release() } }
+            return key
+        }()
+
+        /// The calling thread's seat for `slots`, made on first use.
+        static func current(for slots: RunSlots) -> Seat {
+            if let raw = pthread_getspecific(key) {
+                let seat = Unmanaged<Seat>.fromOpaque(raw).takeUnretainedValue()
+                if seat.slots === slots { return seat }
+                Unmanaged<Seat>.fromOpaque(raw).release()
+            }
+            let seat = Seat(slots: slots)
+            pthread_setspecific(key, Unmanaged.passRetained(seat).toOpaque())
+            return seat
+        }
+
+        /// The calling thread's seat if it holds a slot now.
+        static var held: Seat? {
+            guard let raw = pthread_getspecific(key) else { return nil }
+            let seat = Unmanaged<Seat>.fromOpaque(raw).takeUnretainedValue()
+            return seat.holding ? seat : nil
+        }
+    }
+}

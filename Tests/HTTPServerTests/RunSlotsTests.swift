@@ -1,0 +1,197 @@
+import Foundation
+import RunSlots
+import Testing
+@testable import HTTPServer
+
+/// Counts how many callers are inside at once, and the most there ever were.
+private final class Occupancy: @unchecked Sendable {
+    private let lock = NSLock()
+    private var now = 0
+    private(set) var most = 0
+    private(set) var order: [Int] = []
+
+    func enter(_ who: Int) {
+        lock.lock()
+        now += 1
+        most = max(most, now)
+        order.append(who)
+        lock.unlock()
+    }
+
+    func leave() {
+        lock.lock()
+        now -= 1
+        lock.unlock()
+    }
+
+    var seen: (most: Int, order: [Int]) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (most, order)
+    }
+}
+
+private func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> DispatchGroup {
+    let group = DispatchGroup()
+    for i in 0..<count {
+        group.enter()
+        Thread { body(i); group.leave() }.start()
+    }
+    return group
+}
+
+private func eventually(_ seconds: Double = 3, _ condition: () -> Bool) -> Bool {
+    let limit = Date(timeIntervalSinceNow: seconds)
+    while Date() < limit {
+        if condition() { return true }
+        usleep(5_000)
+    }
+    return condition()
+}
+
+@Suite struct RunSlotsTests {
+    @Test func noMoreThanTheCapacityRunAtOnce() {
+        let slots = RunSlots(capacity: 2)
+        let inside = Occupancy()
+        let group = onThreads(8) { i in
+            slots.run {
+                inside.enter(i)
+                usleep(20_000)
+                inside.leave()
+            }
+        }
+        #expect(group.wait(timeout: .now() + 10) == .success)
+        #expect(inside.seen.most == 2)
+        #expect(inside.seen.order.count == 8)
+    }
+
+    @Test func waitersRunInTheOrderTheyAsked() {
+        let slots = RunSlots(capacity: 1)
+        let inside = Occupancy()
+        let holding = DispatchSemaphore(value: 0)
+        let letGo = DispatchSemaphore(value: 0)
+        let first = onThreads(1) { _ in
+            slots.run {
+                holding.signal()
+                letGo.wait()
+            }
+        }
+        holding.wait()
+        var group: [DispatchGroup] = []
+        for who in 1...5 {
+            group.append(onThreads(1) { _ in slots.run { inside.enter(who); inside.leave() } })
+            #expect(eventually { slots.waiting == who })
+        }
+        letGo.signal()
+        #expect(first.wait(timeout: .now() + 10) == .success)
+        for g in group { #expect(g.wait(timeout: .now() + 10) == .success) }
+        #expect(inside.seen.order == [1, 2, 3, 4, 5])
+    }
+
+    /// A holder blocked on another thread gives its slot up meanwhile: with one slot, the thread
+    /// it waits for can run. Without that, the two would wait on each other.
+    @Test func aWaitStepsAsideSoTheThreadItWaitsForCanRun() {
+        let slots = RunSlots(capacity: 1)
+        let other = DispatchSemaphore(value: 0)
+        let waited = Occupancy()
+        let holder = onThreads(1) { _ in
+            slots.run {
+                let outcome = RunSlots.whileBlocked { other.wait(timeout: .now() + 5) }
+                if outcome == .success { waited.enter(1) }
+            }
+        }
+        let helper = onThreads(1) { _ in slots.run { _ = other.signal() } }
+        #expect(holder.wait(timeout: .now() + 10) == .success)
+        #expect(helper.wait(timeout: .now() + 10) == .success)
+        #expect(waited.seen.order == [1], "the holder's wait ended because the other thread ran")
+    }
+
+    @Test func aThreadWithoutASlotJustRunsTheWait() {
+        #expect(RunSlots.whileBlocked { 42 } == 42)
+    }
+}
+
+/// The server's handlers share `runningHandlers` slots; one waiting on a database steps aside.
+@Suite struct RunningHandlersTests {
+    private final class Gate: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var open = false
+        private(set) var entered: [String] = []
+
+        func pass(_ name: String) {
+            condition.lock()
+            entered.append(name)
+            condition.broadcast()
+            while !open { condition.wait() }
+            condition.unlock()
+        }
+
+        var names: [String] {
+            condition.lock()
+            defer { condition.unlock() }
+            return entered
+        }
+
+        func release() {
+            condition.lock()
+            open = true
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    private func router(_ gate: Gate) -> Router {
+        let router = makeTestRouter()
+        // A handler busy on the CPU (it keeps its slot) and one waiting on something else.
+        router.get("/busy/{name}") { request in
+            gate.pass(request.pathParameters["name"] ?? "")
+            return .text("passed")
+        }
+        router.get("/waiting/{name}") { request in
+            RunSlots.whileBlocked { gate.pass(request.pathParameters["name"] ?? "") }
+            return .text("passed")
+        }
+        return router
+    }
+
+    @Test func aHandlerBeyondTheSlotsWaitsForOne() throws {
+        let gate = Gate()
+        try withServer(responder: router(gate), configure: {
+            $0.workerThreads = 4
+            $0.runningHandlers = 1
+        }) { (server, port) throws in
+            defer { gate.release() }
+            let first = try TestClient(port: port)
+            first.send("GET /busy/a HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(eventually { gate.names == ["a"] })
+            let second = try TestClient(port: port)
+            second.send("GET /busy/b HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(eventually { server.stats().waitingForSlot == 1 })
+            #expect(gate.names == ["a"], "the second handler has a thread but not a slot")
+            gate.release()
+            #expect(try first.readResponse().text == "passed")
+            #expect(try second.readResponse().text == "passed")
+            #expect(gate.names == ["a", "b"])
+        }
+    }
+
+    @Test func aHandlerWaitingOnSomethingElseLetsTheNextOneRun() throws {
+        let gate = Gate()
+        try withServer(responder: router(gate), configure: {
+            $0.workerThreads = 4
+            $0.runningHandlers = 1
+        }) { (server, port) throws in
+            defer { gate.release() }
+            let first = try TestClient(port: port)
+            first.send("GET /waiting/a HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(eventually { gate.names == ["a"] })
+            let second = try TestClient(port: port)
+            second.send("GET /waiting/b HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(eventually { gate.names == ["a", "b"] }, "both handlers are waiting at once on one slot")
+            #expect(server.stats().waitingForSlot == 0)
+            gate.release()
+            #expect(try first.readResponse().text == "passed")
+            #expect(try second.readResponse().text == "passed")
+        }
+    }
+}
