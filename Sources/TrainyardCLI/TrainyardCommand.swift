@@ -101,7 +101,7 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("sim-speed"), help: "Pace of simulated training and replica start-up (env TRAINYARD_SIM_SPEED, default 1).")
     var simSpeed: Double?
     @Option(name: .customLong("worker-threads"), help: "Threads that run request handlers (default 16).") var workerThreads: Int?
-    @Option(name: .customLong("running-handlers"), help: "Handlers on the CPU at once; one waiting on the database steps aside (default: cores + 1; 0: no limit).")
+    @Option(name: .customLong("running-handlers"), help: "Handlers on the CPU at once; one waiting on the database steps aside (default: 2 per core + 1; 0: no limit).")
     var runningHandlers: Int?
     @Option(name: .customLong("max-connections"), help: "Open connections before new ones get 503 (default 4096).") var maxConnections: Int?
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (default 1048576).") var maxBodyBytes: Int?
