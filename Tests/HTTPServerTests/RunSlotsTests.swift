@@ -40,15 +40,6 @@ private func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) 
     return group
 }
 
-private func eventually(_ seconds: Double = 3, _ condition: () -> Bool) -> Bool {
-    let limit = Date(timeIntervalSinceNow: seconds)
-    while Date() < limit {
-        if condition() { return true }
-        usleep(5_000)
-    }
-    return condition()
-}
-
 @Suite struct RunSlotsTests {
     @Test func noMoreThanTheCapacityRunAtOnce() {
         let slots = RunSlots(capacity: 2)
@@ -113,33 +104,6 @@ private func eventually(_ seconds: Double = 3, _ condition: () -> Bool) -> Bool 
 
 /// The server's handlers share `runningHandlers` slots; one waiting on a database steps aside.
 @Suite struct RunningHandlersTests {
-    private final class Gate: @unchecked Sendable {
-        private let condition = NSCondition()
-        private var open = false
-        private(set) var entered: [String] = []
-
-        func pass(_ name: String) {
-            condition.lock()
-            entered.append(name)
-            condition.broadcast()
-            while !open { condition.wait() }
-            condition.unlock()
-        }
-
-        var names: [String] {
-            condition.lock()
-            defer { condition.unlock() }
-            return entered
-        }
-
-        func release() {
-            condition.lock()
-            open = true
-            condition.broadcast()
-            condition.unlock()
-        }
-    }
-
     private func router(_ gate: Gate) -> Router {
         let router = makeTestRouter()
         // A handler busy on the CPU (it keeps its slot) and one waiting on something else.
@@ -154,7 +118,9 @@ private func eventually(_ seconds: Double = 3, _ condition: () -> Bool) -> Bool 
         return router
     }
 
-    @Test func aHandlerBeyondTheSlotsWaitsForOne() throws {
+    /// A server with 4 threads and one running slot; two requests sent, the second once the
+    /// first has reached the gate.
+    private func withTwoRequests(to kind: String, _ body: (HTTPServer, Gate, TestClient, TestClient) throws -> Void) throws {
         let gate = Gate()
         try withServer(responder: router(gate), configure: {
             $0.workerThreads = 4
@@ -162,10 +128,16 @@ private func eventually(_ seconds: Double = 3, _ condition: () -> Bool) -> Bool 
         }) { (server, port) throws in
             defer { gate.release() }
             let first = try TestClient(port: port)
-            first.send("GET /busy/a HTTP/1.1\r\nHost: t\r\n\r\n")
-            #expect(eventually { gate.names == ["a"] })
+            first.send("GET /\(kind)/a HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(gate.waitForEntries(1))
             let second = try TestClient(port: port)
-            second.send("GET /busy/b HTTP/1.1\r\nHost: t\r\n\r\n")
+            second.send("GET /\(kind)/b HTTP/1.1\r\nHost: t\r\n\r\n")
+            try body(server, gate, first, second)
+        }
+    }
+
+    @Test func aHandlerBeyondTheSlotsWaitsForOne() throws {
+        try withTwoRequests(to: "busy") { (server, gate, first, second) throws in
             #expect(eventually { server.stats().waitingForSlot == 1 })
             #expect(gate.names == ["a"], "the second handler has a thread but not a slot")
             gate.release()
@@ -176,18 +148,8 @@ private func eventually(_ seconds: Double = 3, _ condition: () -> Bool) -> Bool 
     }
 
     @Test func aHandlerWaitingOnSomethingElseLetsTheNextOneRun() throws {
-        let gate = Gate()
-        try withServer(responder: router(gate), configure: {
-            $0.workerThreads = 4
-            $0.runningHandlers = 1
-        }) { (server, port) throws in
-            defer { gate.release() }
-            let first = try TestClient(port: port)
-            first.send("GET /waiting/a HTTP/1.1\r\nHost: t\r\n\r\n")
-            #expect(eventually { gate.names == ["a"] })
-            let second = try TestClient(port: port)
-            second.send("GET /waiting/b HTTP/1.1\r\nHost: t\r\n\r\n")
-            #expect(eventually { gate.names == ["a", "b"] }, "both handlers are waiting at once on one slot")
+        try withTwoRequests(to: "waiting") { (server, gate, first, second) throws in
+            #expect(gate.waitForEntries(2), "both handlers are waiting at once on one slot")
             #expect(server.stats().waitingForSlot == 0)
             gate.release()
             #expect(try first.readResponse().text == "passed")

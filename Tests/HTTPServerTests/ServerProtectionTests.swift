@@ -5,46 +5,6 @@ import Testing
 import Glibc
 #endif
 
-/// A gate a handler waits at until the test opens it, and a count of the handlers that ran.
-private final class Gate: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var open = false
-    private(set) var entered = 0
-    private(set) var ran: [String] = []
-
-    func pass(_ name: String) {
-        condition.lock()
-        entered += 1
-        ran.append(name)
-        condition.broadcast()
-        while !open { condition.wait() }
-        condition.unlock()
-    }
-
-    func waitForEntries(_ count: Int, seconds: Double = 5) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        let limit = Date(timeIntervalSinceNow: seconds)
-        while entered < count {
-            if !condition.wait(until: limit) { return entered >= count }
-        }
-        return true
-    }
-
-    func release() {
-        condition.lock()
-        open = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    var names: [String] {
-        condition.lock()
-        defer { condition.unlock() }
-        return ran
-    }
-}
-
 private func gatedRouter(_ gate: Gate) -> Router {
     let router = makeTestRouter()
     router.get("/gate/{name}") { request in
@@ -53,16 +13,6 @@ private func gatedRouter(_ gate: Gate) -> Router {
     }
     router.getWithoutBlocking("/healthz") { _ in .text("ok\n") }
     return router
-}
-
-/// Waits until `condition` holds, polling, or gives up after `seconds`.
-private func eventually(_ seconds: Double = 3, _ condition: () -> Bool) -> Bool {
-    let limit = Date(timeIntervalSinceNow: seconds)
-    while Date() < limit {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
 }
 
 /// The limits that keep one client, a backlog or a long pipeline from taking the server.
