@@ -234,6 +234,8 @@ private func rows(_ db: Database, _ id: Int) throws -> [(minute: Int, requests: 
         #expect(down.body.contains("the target answered 503"))
         let downTable = try browser.get("/deployments?source=scraped&up=0").body
         #expect(downTable.contains(Paths.deployment(id)) && downTable.contains("scraping down"))
+        let flag = "<span class=\"attention-flag\">scraping down</span>"
+        #expect(try browser.get("/deployments").body.contains(flag), "the row itself is flagged, not only the filter named")
         #expect(try browser.get("/deployments?up=0").body.contains(Paths.deployment(id)), "up=0 means a scraped source")
         #expect(!(try browser.get("/deployments?source=simulated").body.contains(Paths.deployment(id))))
 
