@@ -7,6 +7,7 @@
 # inside the directory), exports
 #   TRAINYARD_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:PORT/postgres
 #   TRAINYARD_TEST_POSTGRES_CTL=<script taking start|stop|restart>
+#   TRAINYARD_TEST_POSTGRES_SOCKET_URL=postgres://postgres@/postgres?host=<socket dir>&port=PORT
 # runs the command, then always stops the server and deletes the directory. Exits with the
 # command's status. Needs the PostgreSQL server binaries (PG_BIN, default the Debian 15 path);
 # no network access. As root, the server runs as the `postgres` user (it refuses to run as root).
@@ -93,6 +94,8 @@ chmod 755 "$ctl"
 
 export TRAINYARD_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
 export TRAINYARD_TEST_POSTGRES_CTL="$ctl"
+# The same server over its Unix socket, for clients on this host (the bench scripts).
+export TRAINYARD_TEST_POSTGRES_SOCKET_URL="postgres://postgres@/postgres?host=$sock&port=$port"
 echo "with-postgres: PostgreSQL on 127.0.0.1:$port (data in $dir)" >&2
 
 set +e

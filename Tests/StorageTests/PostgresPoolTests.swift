@@ -57,6 +57,24 @@ struct PostgresPoolTests {
         #expect(try db.query(select, [.int(2)]).first?.string("name") == "two")
     }
 
+    /// An app beside its database connects over the Unix socket (`?host=<socket dir>`, the
+    /// form the bench scripts use): the URL reaches the same server, with the timeouts the
+    /// pool adds to its query string.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["TRAINYARD_TEST_POSTGRES_SOCKET_URL"] != nil))
+    func aUnixSocketURLReachesTheSameServer() throws {
+        let socketURL = try #require(ProcessInfo.processInfo.environment["TRAINYARD_TEST_POSTGRES_SOCKET_URL"])
+        let overTCP = try makeTestDatabase(.postgres, poolSize: 1)
+        defer { overTCP.close() }
+        let overSocket = try PostgresDatabase(url: socketURL, poolSize: 1, statementTimeoutMs: 1234)
+        defer { overSocket.close() }
+        #expect(try overSocket.queryOne("SELECT inet_server_addr() IS NULL AS local")?.bool("local") == true, "no TCP address: the socket")
+        #expect(try overTCP.queryOne("SELECT inet_server_addr() IS NULL AS local")?.bool("local") == false)
+        #expect(try overSocket.queryOne("SHOW statement_timeout")?.string("statement_timeout") == "1234ms")
+        let a = try overSocket.queryOne("SELECT system_identifier::text AS id FROM pg_control_system()")?.string("id")
+        let b = try overTCP.queryOne("SELECT system_identifier::text AS id FROM pg_control_system()")?.string("id")
+        #expect(a != nil && a == b, "one server")
+    }
+
     @Test func statementAndLockTimeoutsAreTimeouts() throws {
         let db = try makeTestDatabase(.postgres)
         defer { db.close() }
