@@ -135,7 +135,7 @@ public final class HTTPServer: @unchecked Sendable {
         if configuration.runningHandlers > 0 {
             let slots = RunSlots(capacity: configuration.runningHandlers)
             runSlots = slots
-            pool = WorkerPool<Job> { [self] job in slots.run { self.run(job) } }
+            pool = WorkerPool<Job>(slots: slots) { [self] job in self.run(job) }
         } else {
             pool = WorkerPool<Job> { [self] job in self.run(job) }
         }

@@ -14,12 +14,19 @@ import Foundation
 ///
 /// Every wait a slot holder makes on another thread must step aside, or the two can deadlock:
 /// the other thread may itself be waiting for a slot.
+///
+/// A worker pool takes requests with `acquireForNewWork`, `keepForNextWork` and `releaseSlot`:
+/// a thread holds a slot before it takes a request and keeps it for the next one, so under
+/// load no slot passes between threads per request (see `HTTPServer.WorkerPool`).
 public final class RunSlots: @unchecked Sendable {
     public let capacity: Int
     private let lock = NSLock()
     private var free: Int
-    private var queue: [Seat] = []
-    private var head = 0
+    /// Threads in the middle of a handler (back from a step-aside, or in `run`), in order.
+    private var returning = SeatQueue()
+    /// Worker threads that want a slot to take a new request (`acquireForNewWork`), in order.
+    /// A freed slot goes to `returning` first: what has started finishes first.
+    private var seeking = SeatQueue()
 
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
@@ -36,7 +43,7 @@ public final class RunSlots: @unchecked Sendable {
     public var waiting: Int {
         lock.lock()
         defer { lock.unlock() }
-        return queue.count - head
+        return returning.count + seeking.count
     }
 
     /// Runs `body` holding a slot of these slots on the calling thread.
@@ -57,13 +64,42 @@ public final class RunSlots: @unchecked Sendable {
         return try body()
     }
 
-    private func acquire(_ seat: Seat) {
+    // MARK: For a worker pool that takes requests only while holding a slot
+
+    /// Waits for a slot to take a new request with, behind the threads already in a handler.
+    public func acquireForNewWork() {
+        acquire(Seat.current(for: self), seeking: true)
+    }
+
+    /// Gives the calling thread's slot up (its pool has no request for it).
+    public func releaseSlot() {
+        release(Seat.current(for: self))
+    }
+
+    /// After a request, with another one queued: true when the calling thread may keep its slot
+    /// and take that request itself (no thread is waiting to finish a handler). Otherwise the
+    /// slot goes to the first such thread and the caller holds none. Keeping the slot spares the
+    /// wake-up a hand-off costs, one per request under load.
+    public func keepForNextWork() -> Bool {
+        let seat = Seat.current(for: self)
         lock.lock()
-        if free > 0 && head == queue.count {
+        guard let next = returning.pop() else {
+            lock.unlock()
+            return true
+        }
+        lock.unlock()
+        seat.holding = false
+        next.turn.signal()
+        return false
+    }
+
+    private func acquire(_ seat: Seat, seeking isSeeking: Bool = false) {
+        lock.lock()
+        if free > 0 && returning.count == 0 && seeking.count == 0 {
             free -= 1
             lock.unlock()
         } else {
-            queue.append(seat)
+            if isSeeking { seeking.push(seat) } else { returning.push(seat) }
             lock.unlock()
             seat.turn.wait()   // `release` hands its slot straight to the first in line
         }
@@ -73,19 +109,34 @@ public final class RunSlots: @unchecked Sendable {
     private func release(_ seat: Seat) {
         seat.holding = false
         lock.lock()
-        guard head < queue.count else {
+        guard let next = returning.pop() ?? seeking.pop() else {
             free += 1
             lock.unlock()
             return
         }
-        let next = queue[head]
-        head += 1
-        if head == queue.count {
-            queue.removeAll(keepingCapacity: true)
-            head = 0
-        }
         lock.unlock()
         next.turn.signal()
+    }
+
+    /// A first-in, first-out line of seats that reuses its storage.
+    struct SeatQueue {
+        private var seats: [Seat] = []
+        private var head = 0
+
+        var count: Int { seats.count - head }
+
+        mutating func push(_ seat: Seat) { seats.append(seat) }
+
+        mutating func pop() -> Seat? {
+            guard head < seats.count else { return nil }
+            let seat = seats[head]
+            head += 1
+            if head == seats.count {
+                seats.removeAll(keepingCapacity: true)
+                head = 0
+            }
+            return seat
+        }
     }
 
     /// A thread's place with one set of slots, kept in thread-local storage.

@@ -157,3 +157,104 @@ private func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) 
         }
     }
 }
+
+/// Which thread ran each job, in the order they ran.
+private final class JobLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [(job: String, thread: UInt)] = []
+
+    func record(_ job: String) {
+        lock.lock()
+        entries.append((job, UInt(pthread_self())))
+        lock.unlock()
+    }
+
+    var jobs: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries.map(\.job)
+    }
+
+    var threads: Set<UInt> {
+        lock.lock()
+        defer { lock.unlock() }
+        return Set(entries.map(\.thread))
+    }
+}
+
+/// The pool with slots: jobs wait in the queue, and a thread keeps its slot from one job to the
+/// next unless a thread is waiting to finish a handler.
+@Suite struct SlotKeepingPoolTests {
+    @Test func aWorkerKeepsItsSlotForTheJobsQueuedBehindIts() {
+        let slots = RunSlots(capacity: 1)
+        let gate = Gate()
+        let log = JobLog()
+        let pool = WorkerPool<String>(slots: slots) { job in
+            log.record(job)
+            if job == "first" { gate.pass(job) }
+        }
+        pool.start(threads: 4, name: "slot-keeping-test")
+        defer { _ = pool.stop() }
+        pool.submit("first")
+        #expect(gate.waitForEntries(1))
+        pool.submit("second")
+        pool.submit("third")
+        // The jobs stay queued; threads woken for them wait for the slot without taking one.
+        #expect(eventually { slots.waiting >= 1 })
+        #expect(pool.queued == 2)
+        gate.release()
+        #expect(eventually { log.jobs.count == 3 })
+        #expect(log.jobs == ["first", "second", "third"])
+        #expect(log.threads.count == 1, "the slot's thread ran the queued jobs itself: no hand-off")
+    }
+
+    @Test func aFreedSlotGoesFirstToAThreadFinishingAHandler() {
+        let slots = RunSlots(capacity: 1)
+        let order = Occupancy()
+        let holding = DispatchSemaphore(value: 0)
+        let letGo = DispatchSemaphore(value: 0)
+        let kept = Occupancy()
+        let worker = onThreads(1) { _ in
+            slots.acquireForNewWork()
+            holding.signal()
+            letGo.wait()
+            kept.enter(slots.keepForNextWork() ? 1 : 0)
+            kept.leave()
+        }
+        holding.wait()
+        let finishing = onThreads(1) { _ in slots.run { order.enter(1); order.leave() } }
+        #expect(eventually { slots.waiting == 1 })
+        let seeking = onThreads(1) { _ in
+            slots.acquireForNewWork()
+            order.enter(2)
+            order.leave()
+            slots.releaseSlot()
+        }
+        #expect(eventually { slots.waiting == 2 })
+        letGo.signal()
+        #expect(worker.wait(timeout: .now() + 10) == .success)
+        #expect(finishing.wait(timeout: .now() + 10) == .success)
+        #expect(seeking.wait(timeout: .now() + 10) == .success)
+        #expect(kept.seen.order == [0], "a handler was waiting: the slot went to it")
+        #expect(order.seen.order == [1, 2], "the handler before the thread seeking new work")
+    }
+
+    @Test func aThreadSeekingNewWorkDoesNotTakeTheSlotOfOneWithQueuedWork() {
+        let slots = RunSlots(capacity: 1)
+        slots.acquireForNewWork()
+        let got = Occupancy()
+        let seeking = onThreads(1) { _ in
+            slots.acquireForNewWork()
+            got.enter(1)
+            got.leave()
+            slots.releaseSlot()
+        }
+        #expect(eventually { slots.waiting == 1 })
+        #expect(slots.keepForNextWork(), "only a seeker waits: keep the slot")
+        usleep(50_000)
+        #expect(got.seen.order.isEmpty && slots.waiting == 1)
+        slots.releaseSlot()
+        #expect(seeking.wait(timeout: .now() + 10) == .success)
+        #expect(got.seen.order == [1])
+    }
+}
