@@ -4,6 +4,7 @@
 # change made a page faster. Prints every run and, per page, the median of new/old.
 #   bash bench/ab.sh OLD_BINARY [NEW_BINARY]     NEW defaults to this checkout's release build
 #   ROUNDS=5 DURATION=5s ROWS=100000 bash bench/ab.sh /tmp/old/trainyard
+#   OLD_ARGS="--running-handlers 0" bash bench/ab.sh BIN BIN     one build, two `serve` settings
 # The old binary must accept the schema the new one writes (same version, or the data is
 # made by the old one: set DATA_FROM=old).
 set -euo pipefail
@@ -41,41 +42,42 @@ bench_user "$maker" --data-dir "$work/demo" --log-level error
 "$maker" bench-load --rows "$ROWS" --data-dir "$work/table" --log-level warning >/dev/null
 bench_user "$maker" --data-dir "$work/table" --log-level error
 
-# serve BINARY DIR: starts it and leaves its base URL in $base.
+# serve BINARY DIR [ARGS]: starts it and leaves its base URL in $base.
 serve() {
   local port
   port=$(free_port)
-  "$1" serve --data-dir "$2" --port "$port" --log-level error $uncapped &
+  "$1" serve --data-dir "$2" --port "$port" --log-level error $uncapped ${3:-} &
   pids+=($!)
   base="http://127.0.0.1:$port"
   wait_for "$base/healthz"
 }
 
 # Both serve the same data, started per page and stopped after it; only the one measured gets requests.
-rps_of() {   # rps_of URL COOKIE
+rps_of() {   # rps_of URL COOKIE: prints "REQ/S P99"
   wrk -t2 -c64 -d1s -H "Cookie: $2" "$1" >/dev/null
-  wrk -t2 -c64 -d"$DURATION" -H "Cookie: $2" "$1" | awk '/Requests\/sec/ {print $2}'
+  wrk -t2 -c64 -d"$DURATION" --latency -H "Cookie: $2" "$1" | awk '/Requests\/sec/ {r = $2} $1 == "99%" {p = $2} END {print r, p}'
 }
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; $(date -u +%Y-%m-%d)"
-echo "old: $old"
-echo "new: $new"
+echo "old: $old ${OLD_ARGS:-}"
+echo "new: $new ${NEW_ARGS:-}"
 echo "wrk -t2 -c64 -d$DURATION, $ROUNDS rounds alternated (old first in odd rounds, new first in even ones)"
 echo
 
 page() {   # page LABEL DIR PATH
   local label=$1 dir=$2 path=$3 old_base new_base old_cookie new_cookie ratios=()
-  serve "$old" "$dir"; old_base=$base; old_cookie=$(bench_cookie "$old_base")
-  serve "$new" "$dir"; new_base=$base; new_cookie=$(bench_cookie "$new_base")
+  serve "$old" "$dir" "${OLD_ARGS:-}"; old_base=$base; old_cookie=$(bench_cookie "$old_base")
+  serve "$new" "$dir" "${NEW_ARGS:-}"; new_base=$base; new_cookie=$(bench_cookie "$new_base")
   for round in $(seq "$ROUNDS"); do
-    local a b
+    local a b a99 b99
     if (( round % 2 )); then
-      a=$(rps_of "$old_base$path" "$old_cookie"); b=$(rps_of "$new_base$path" "$new_cookie")
+      read -r a a99 < <(rps_of "$old_base$path" "$old_cookie"); read -r b b99 < <(rps_of "$new_base$path" "$new_cookie")
     else
-      b=$(rps_of "$new_base$path" "$new_cookie"); a=$(rps_of "$old_base$path" "$old_cookie")
+      read -r b b99 < <(rps_of "$new_base$path" "$new_cookie"); read -r a a99 < <(rps_of "$old_base$path" "$old_cookie")
     fi
     ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')")
-    printf '%-44s round %d   old %8.0f   new %8.0f req/s   new/old %s\n' "$label" "$round" "$a" "$b" "${ratios[-1]}"
+    printf '%-44s round %d   old %8.0f (p99 %8s)   new %8.0f (p99 %8s) req/s   new/old %s\n' \
+      "$label" "$round" "$a" "$a99" "$b" "$b99" "${ratios[-1]}"
   done
   printf '%-44s median new/old %s\n\n' "$label" "$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
   kill "${pids[@]}"; wait 2>/dev/null || true; pids=()

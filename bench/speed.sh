@@ -24,13 +24,7 @@ PEER="${PEER:-1}"
 QUERY='/deployments?status=active&sort=p95&dir=desc'
 pg_url="${DATABASE_URL:-${TRAINYARD_TEST_POSTGRES_URL:-}}"
 
-# The URL the app is given for database $1. On this host it reaches the throwaway server over
-# its Unix socket, as an app beside its database should: 10-13 % more table pages than
-# loopback TCP, measured (README). A DATABASE_URL given by hand is used as it is.
-pg_app_url() {
-  local socket=${TRAINYARD_TEST_POSTGRES_SOCKET_URL:-}
-  if [[ -z ${DATABASE_URL:-} && -n $socket ]]; then echo "postgres://postgres@/$1?${socket#*\?}"; else echo "${pg_url%/*}/$1"; fi
-}
+source bench/postgres-url.sh
 peer_dir="$(cd .. && pwd)/shared/peers/flask"
 
 for tool in wrk nginx curl; do

@@ -14,13 +14,7 @@ DURATION="${DURATION:-10s}"
 COUNT="${COUNT:-1000}"
 pg_url="${DATABASE_URL:-${TRAINYARD_TEST_POSTGRES_URL:-}}"
 
-# The URL the app is given for database $1. On this host it reaches the throwaway server over
-# its Unix socket, as an app beside its database should: 10-13 % more table pages than
-# loopback TCP, measured (README). A DATABASE_URL given by hand is used as it is.
-pg_app_url() {
-  local socket=${TRAINYARD_TEST_POSTGRES_SOCKET_URL:-}
-  if [[ -z ${DATABASE_URL:-} && -n $socket ]]; then echo "postgres://postgres@/$1?${socket#*\?}"; else echo "${pg_url%/*}/$1"; fi
-}
+source bench/postgres-url.sh
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
 swift build -c release --product trainyard 2>&1 | grep -E "error|warning: |Build complete" || true
 bin="$(swift build -c release --show-bin-path)/trainyard"
