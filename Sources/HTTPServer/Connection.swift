@@ -1,3 +1,5 @@
+import RunSlots
+
 /// One accepted socket and its request pipeline. Owned by the reactor thread; while a request
 /// is with a worker (`processing`) the reactor leaves the socket alone and the worker only
 /// writes the response to `fd`.
@@ -47,8 +49,7 @@ final class Connection {
     /// When the body being read must be complete (`bodyTimeout` after its first byte).
     var bodyDeadline = Double.infinity
 
-    private var items: [Item] = []
-    private var itemsHead = 0
+    private var items = FIFOQueue<Item>()
 
     /// Whether the connection counts against its client's cap.
     var countedForClient = false
@@ -68,25 +69,15 @@ final class Connection {
         self.deadline = deadline
     }
 
-    var hasItems: Bool { itemsHead < items.count }
+    var hasItems: Bool { !items.isEmpty }
 
     func enqueue(_ item: Item) {
-        items.append(item)
+        items.push(item)
     }
 
-    func nextItem() -> Item? {
-        guard itemsHead < items.count else { return nil }
-        let item = items[itemsHead]
-        itemsHead += 1
-        if itemsHead == items.count {
-            items.removeAll(keepingCapacity: true)
-            itemsHead = 0
-        }
-        return item
-    }
+    func nextItem() -> Item? { items.pop() }
 
     func discardItems() {
-        items.removeAll()
-        itemsHead = 0
+        _ = items.removeAll()
     }
 }

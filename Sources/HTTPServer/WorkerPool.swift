@@ -10,8 +10,7 @@ import RunSlots
 /// no slot passes between threads per job (a wake-up each, measured at a fifth of the rate).
 final class WorkerPool<Job>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var jobs: [Job] = []
-    private var head = 0
+    private var jobs = FIFOQueue<Job>()
     private var stopping = false
     private var running = 0
     private var working = 0
@@ -40,7 +39,7 @@ final class WorkerPool<Job>: @unchecked Sendable {
     var queued: Int {
         condition.lock()
         defer { condition.unlock() }
-        return jobs.count - head
+        return jobs.count
     }
 
     /// Threads running a job now.
@@ -52,7 +51,7 @@ final class WorkerPool<Job>: @unchecked Sendable {
 
     func submit(_ job: Job) {
         condition.lock()
-        jobs.append(job)
+        jobs.push(job)
         condition.signal()
         condition.unlock()
     }
@@ -61,9 +60,7 @@ final class WorkerPool<Job>: @unchecked Sendable {
     func stop() -> [Job] {
         condition.lock()
         stopping = true
-        let unstarted = Array(jobs[head...])
-        jobs = []
-        head = 0
+        let unstarted = jobs.removeAll()
         condition.broadcast()
         condition.unlock()
         return unstarted
@@ -73,7 +70,7 @@ final class WorkerPool<Job>: @unchecked Sendable {
         if let slots { return runHoldingSlots(slots) }
         while true {
             condition.lock()
-            while head == jobs.count && !stopping {
+            while jobs.isEmpty && !stopping {
                 condition.wait()
             }
             if stopping {
@@ -81,7 +78,7 @@ final class WorkerPool<Job>: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let job = takeJob()
+            let job = jobs.pop()!
             working += 1
             condition.unlock()
             work(job)
@@ -103,12 +100,12 @@ final class WorkerPool<Job>: @unchecked Sendable {
                     if holding { slots.releaseSlot() }
                     return
                 }
-                if head < jobs.count {
+                if !jobs.isEmpty {
                     if holding {
-                        job = takeJob()
+                        job = jobs.pop()
                         continue
                     }
-                    if jobs.count - head > seekers {
+                    if jobs.count > seekers {
                         seekers += 1
                         condition.unlock()
                         slots.acquireForNewWork()
@@ -133,7 +130,7 @@ final class WorkerPool<Job>: @unchecked Sendable {
             work(job!)
             condition.lock()
             working -= 1
-            let more = head < jobs.count
+            let more = !jobs.isEmpty
             condition.unlock()
             if more {
                 holding = slots.keepForNextWork()
@@ -142,19 +139,5 @@ final class WorkerPool<Job>: @unchecked Sendable {
                 holding = false
             }
         }
-    }
-
-    /// The next job; the caller holds `condition` and has checked there is one.
-    private func takeJob() -> Job {
-        let job = jobs[head]
-        head += 1
-        if head == jobs.count {
-            jobs.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 1024 && head * 2 >= jobs.count {
-            jobs.removeSubrange(0..<head)
-            head = 0
-        }
-        return job
     }
 }

@@ -23,10 +23,10 @@ public final class RunSlots: @unchecked Sendable {
     private let lock = NSLock()
     private var free: Int
     /// Threads in the middle of a handler (back from a step-aside, or in `run`), in order.
-    private var returning = SeatQueue()
+    private var returning = FIFOQueue<Seat>()
     /// Worker threads that want a slot to take a new request (`acquireForNewWork`), in order.
     /// A freed slot goes to `returning` first: what has started finishes first.
-    private var seeking = SeatQueue()
+    private var seeking = FIFOQueue<Seat>()
 
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
@@ -116,27 +116,6 @@ public final class RunSlots: @unchecked Sendable {
         }
         lock.unlock()
         next.turn.signal()
-    }
-
-    /// A first-in, first-out line of seats that reuses its storage.
-    struct SeatQueue {
-        private var seats: [Seat] = []
-        private var head = 0
-
-        var count: Int { seats.count - head }
-
-        mutating func push(_ seat: Seat) { seats.append(seat) }
-
-        mutating func pop() -> Seat? {
-            guard head < seats.count else { return nil }
-            let seat = seats[head]
-            head += 1
-            if head == seats.count {
-                seats.removeAll(keepingCapacity: true)
-                head = 0
-            }
-            return seat
-        }
     }
 
     /// A thread's place with one set of slots, kept in thread-local storage.

@@ -258,3 +258,33 @@ private final class JobLog: @unchecked Sendable {
         #expect(got.seen.order == [1])
     }
 }
+
+@Suite struct FIFOQueueTests {
+    @Test func aQueueThatNeverEmptiesKeepsItsOrderAcrossCompaction() {
+        var queue = FIFOQueue<Int>()
+        var next = 0, expected = 0
+        // Always one more in than out, so the queue never empties and must drop its taken front.
+        for _ in 0..<5_000 {
+            queue.push(next); next += 1
+            queue.push(next); next += 1
+            #expect(queue.pop() == expected)
+            expected += 1
+        }
+        #expect(queue.count == 5_000)
+        #expect(queue.removeAll() == Array(expected..<next))
+        #expect(queue.isEmpty)
+        #expect(queue.pop() == nil)
+    }
+
+    @Test func anEmptiedQueueTakesNewElementsInOrder() {
+        var queue = FIFOQueue<String>()
+        queue.push("a")
+        #expect(queue.pop() == "a")
+        #expect(queue.isEmpty)
+        queue.push("b"); queue.push("c")
+        #expect(queue.count == 2)
+        #expect(queue.pop() == "b")
+        #expect(queue.pop() == "c")
+        #expect(queue.pop() == nil)
+    }
+}
