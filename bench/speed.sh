@@ -79,20 +79,18 @@ target() { summary+=("$(printf '%-62s %-24s %s' "$1" "$2" "$3")"); }
 REFERENCE_NGINX=122000
 to_ms() { awk -v v="$1" 'BEGIN { u = v; sub(/^[0-9.]+/, "", u); n = v + 0
   if (u == "us") n /= 1000; else if (u == "s") n *= 1000; printf "%.2f", n }'; }
-# scaled_target LABEL TARGET_RPS RPS [P99_BUDGET_MS P99]: worked out at the end (scale_targets),
-# against the larger of nginx's two runs (one at the start, one at the end), the stricter.
-scaled=()
-scaled_target() { scaled+=("$(printf '%s|' "$@")"); summary+=("@scaled:$((${#scaled[@]} - 1))"); }
+# scaled_target LABEL TARGET_RPS RPS [P99_BUDGET_MS P99] keeps its place in the summary; the line
+# is written at the end (scale_targets), against the larger of nginx's two runs, the stricter.
+scaled_target() { summary+=("@scaled|$1|$2|$3|${4:-}|${5:-}"); }
 scale_targets() {
-  local reference=$1 i entry label wanted rps budget p99 line
+  local i label wanted rps budget p99 line
   for i in "${!summary[@]}"; do
-    [[ ${summary[$i]} == @scaled:* ]] || continue
-    entry=${scaled[${summary[$i]#@scaled:}]}
-    IFS='|' read -r label wanted rps budget p99 <<<"$entry"
-    wanted=$(awk -v t="$wanted" -v n="$reference" -v r="$REFERENCE_NGINX" 'BEGIN { printf "%.0f", t * n / r }')
+    [[ ${summary[$i]} == @scaled\|* ]] || continue
+    IFS='|' read -r _ label wanted rps budget p99 <<<"${summary[$i]}"
+    wanted=$(awk -v t="$wanted" -v n="$nginx_reference" -v r="$REFERENCE_NGINX" 'BEGIN { printf "%.0f", t * n / r }')
     line="≥ $wanted req/s: $(awk -v a="$rps" -v b="$wanted" 'BEGIN { print (a >= b) ? "met" : "not met" }')"
     if [[ -n $budget ]]; then
-      budget=$(awk -v t="$budget" -v n="$reference" -v r="$REFERENCE_NGINX" 'BEGIN { printf "%.1f", t * r / n }')
+      budget=$(awk -v t="$budget" -v n="$nginx_reference" -v r="$REFERENCE_NGINX" 'BEGIN { printf "%.1f", t * r / n }')
       line+="; p99 ≤ $budget ms: $(awk -v a="$(to_ms "$p99")" -v b="$budget" 'BEGIN { print (a <= b) ? "met" : "not met" }')"
     fi
     summary[$i]=$(printf '%-62s %s' "  $label, scaled to this host's nginx" "$line")
@@ -215,7 +213,7 @@ done
 echo
 measure "nginx, static file, again (reference)" "http://127.0.0.1:$nginx_port/healthz"
 nginx_reference=$(awk -v a="$nginx_rps" -v b="$rps" 'BEGIN { print (a > b) ? a : b }')
-scale_targets "$nginx_reference"
+scale_targets
 echo
 echo "== targets (scaled: a target times $nginx_reference / $REFERENCE_NGINX, nginx's larger run here against its top on the host the targets were set on)"
 printf '%s\n' "${summary[@]}"
