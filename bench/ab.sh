@@ -5,6 +5,8 @@
 #   bash bench/ab.sh OLD_BINARY [NEW_BINARY]     NEW defaults to this checkout's release build
 #   ROUNDS=5 DURATION=5s ROWS=100000 bash bench/ab.sh /tmp/old/trainyard
 #   OLD_ARGS="--running-handlers 0" bash bench/ab.sh BIN BIN     one build, two `serve` settings
+#   bash scripts/with-postgres.sh bash bench/ab.sh OLD            the table on PostgreSQL too
+#   PAGES=postgres bash scripts/with-postgres.sh bash bench/ab.sh OLD   only some of: dashboard monitor sqlite postgres
 # The old binary must accept the schema the new one writes (same version, or the data is
 # made by the old one: set DATA_FROM=old).
 set -euo pipefail
@@ -14,6 +16,9 @@ ROUNDS="${ROUNDS:-3}"
 DURATION="${DURATION:-5s}"
 ROWS="${ROWS:-100000}"
 QUERY='/deployments?status=active&sort=p95&dir=desc'
+PAGES=" ${PAGES:-dashboard monitor sqlite postgres} "
+pg_url="${DATABASE_URL:-${TRAINYARD_TEST_POSTGRES_URL:-}}"
+pg_db=""
 if [[ -n ${2:-} ]]; then
   new=$2
 else
@@ -31,16 +36,22 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  [[ -n $pg_db ]] && psql -q "$pg_url" -c "DROP DATABASE IF EXISTS $pg_db" >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_for() { for _ in $(seq 300); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 
-"$maker" seed-demo --data-dir "$work/demo" --log-level error
-bench_user "$maker" --data-dir "$work/demo" --log-level error
-"$maker" bench-load --rows "$ROWS" --data-dir "$work/table" --log-level warning >/dev/null
-bench_user "$maker" --data-dir "$work/table" --log-level error
+wants() { [[ $PAGES == *" $1 "* ]]; }
+if wants dashboard || wants monitor; then
+  "$maker" seed-demo --data-dir "$work/demo" --log-level error
+  bench_user "$maker" --data-dir "$work/demo" --log-level error
+fi
+if wants sqlite; then
+  "$maker" bench-load --rows "$ROWS" --data-dir "$work/table" --log-level warning >/dev/null
+  bench_user "$maker" --data-dir "$work/table" --log-level error
+fi
 
 # serve BINARY DIR [ARGS]: starts it and leaves its base URL in $base.
 serve() {
@@ -83,10 +94,24 @@ page() {   # page LABEL DIR PATH
   kill "${pids[@]}"; wait 2>/dev/null || true; pids=()
 }
 
-page "/ dashboard, demo data" "$work/demo" "/"
-serve "$new" "$work/demo"
-running=$(curl -fs -H "Cookie: $(bench_cookie "$base")" "$base/training/jobs?status=running" \
-  | grep -o 'href="/training/jobs/[0-9]*"' | head -1 | grep -o '[0-9]*' || true)
-kill "${pids[@]}"; wait 2>/dev/null || true; pids=()
-[[ -n $running ]] && page "monitor of a running job" "$work/demo" "/training/jobs/$running"
-page "table, $ROWS rows, SQLite" "$work/table" "$QUERY"
+wants dashboard && page "/ dashboard, demo data" "$work/demo" "/"
+if wants monitor; then
+  serve "$new" "$work/demo"
+  running=$(curl -fs -H "Cookie: $(bench_cookie "$base")" "$base/training/jobs?status=running" \
+    | grep -o 'href="/training/jobs/[0-9]*"' | head -1 | grep -o '[0-9]*' || true)
+  kill "${pids[@]}"; wait 2>/dev/null || true; pids=()
+  [[ -n $running ]] && page "monitor of a running job" "$work/demo" "/training/jobs/$running"
+fi
+wants sqlite && page "table, $ROWS rows, SQLite" "$work/table" "$QUERY"
+if wants postgres && [[ -n $pg_url ]]; then
+  # Both builds serve one database (their runners too, as in the SQLite run), given by DATABASE_URL.
+  source bench/postgres-url.sh
+  pg_db="trainyard_ab_$$"
+  psql -q "$pg_url" -c "CREATE DATABASE $pg_db" >/dev/null
+  app_url=$(pg_app_url "$pg_db")
+  DATABASE_URL=$app_url "$maker" bench-load --rows "$ROWS" --data-dir "$work/pg" --log-level warning >/dev/null
+  DATABASE_URL=$app_url bench_user "$maker" --data-dir "$work/pg" --log-level error
+  DATABASE_URL=$app_url page "table, $ROWS rows, PostgreSQL" "$work/pg" "$QUERY"
+elif wants postgres; then
+  echo "(PostgreSQL left out: run through scripts/with-postgres.sh)"
+fi
