@@ -757,21 +757,29 @@ struct DeploymentStore {
     }
 
     /// `trafficBaseline` of each of `ids` that has one, by id.
+    ///
+    /// One scalar subquery per deployment, so each reads its own hour from the primary key. The
+    /// join it replaces (`VALUES … JOIN inference_metrics … GROUP BY`) got a generic plan on
+    /// PostgreSQL that scanned the hour of every deployment through the bucket index and hashed
+    /// it against the batch: 1.55 s a statement once 100,000 deployments had an hour of buckets,
+    /// against 10.7 ms now (EXPLAIN ANALYZE, PostgreSQL 15, 256 deployments a statement).
     static func trafficBaselines(_ conn: DatabaseConnection, _ ids: [Int], before start: Date) throws -> [Int: Double] {
         var baselines: [Int: Double] = [:]
         for batch in SQLBatches.ranges(count: ids.count, largest: statsBatch) {
             var p = SQLParameters()
             let from = p.add(.date(start.addingTimeInterval(-3600))), to = p.add(.date(start))
-            // A join with VALUES, not `IN (…)`: in a prepared statement's generic plan PostgreSQL
-            // built the IN list's array again for every row it tested (160–290 ms a statement).
+            // VALUES, not `IN (…)`: in a prepared statement's generic plan PostgreSQL built the IN
+            // list's array again for every row it tested (160–290 ms a statement).
             let list = ids[batch].map { "(\(p.add(.int(Int64($0)))))" }.joined(separator: ", ")
+            // Seconds are positive wherever there is a row, so the quotient is NULL only for a
+            // deployment without buckets in the hour.
             for row in try conn.query("""
-                SELECT v.column1 AS deployment_id, SUM(m.requests) AS requests, SUM(m.seconds) AS seconds
-                FROM (VALUES \(list)) AS v JOIN inference_metrics m ON m.deployment_id = v.column1
-                WHERE m.bucket >= \(from) AND m.bucket < \(to) GROUP BY v.column1
+                SELECT v.column1 AS deployment_id,
+                    (SELECT CAST(SUM(m.requests) AS DOUBLE PRECISION) / SUM(m.seconds) FROM inference_metrics m
+                     WHERE m.deployment_id = v.column1 AND m.bucket >= \(from) AND m.bucket < \(to)) AS rps
+                FROM (VALUES \(list)) AS v
                 """, p.values) {
-                let seconds = try row.double("seconds")
-                if seconds > 0 { baselines[try row.int("deployment_id")] = Double(try row.int("requests")) / seconds }
+                if let rps = try row.optionalDouble("rps") { baselines[try row.int("deployment_id")] = rps }
             }
         }
         return baselines
