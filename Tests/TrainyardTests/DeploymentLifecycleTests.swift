@@ -514,6 +514,34 @@ import HTTPServer
         #expect(baselines[0] < baselines[1] && baselines[1] < baselines[2])
     }
 
+    /// The traffic baseline is the hour before the minute, inclusive of its first minute and
+    /// exclusive of the minute itself, over the seconds observed; a deployment without a minute
+    /// in that hour has none, and each deployment of a batch gets its own.
+    @Test(arguments: TestDatabaseKind.enabled)
+    func aTrafficBaselineIsTheHourBeforeTheMinuteOverItsObservedSeconds(_ kind: TestDatabaseKind) throws {
+        let w = try World(kind)
+        defer { w.db.close() }
+        let ids = try (0..<3).map { _ in try w.deploy() }
+        let minute = DeploymentRunner.minute(of: w.at(3600))
+        func bucket(_ m: Int, _ requests: Int, seconds: Double = 60) -> InferenceSimulator.Bucket {
+            .init(minute: m, requests: requests, errors: 0, p50: 10, p95: 20, p99: 30, seconds: seconds)
+        }
+        try w.db.transaction { conn in
+            try DeploymentStore.insertBucket(conn, ids[0], bucket(minute - 61, 1_000_000))   // before the hour
+            try DeploymentStore.insertBucket(conn, ids[0], bucket(minute - 60, 1_200))       // its first minute
+            try DeploymentStore.insertBucket(conn, ids[0], bucket(minute - 1, 300, seconds: 30))
+            try DeploymentStore.insertBucket(conn, ids[0], bucket(minute, 1_000_000))        // the minute itself
+            try DeploymentStore.insertBucket(conn, ids[1], bucket(minute - 5, 120))
+            try DeploymentStore.insertBucket(conn, ids[2], bucket(minute - 90, 6_000))       // none in the hour
+        }
+        let start = Date(timeIntervalSince1970: Double(minute) * 60)
+        let baselines = try w.db.transaction { conn in try DeploymentStore.trafficBaselines(conn, ids, before: start) }
+        #expect(baselines.count == 2)
+        #expect(abs(try #require(baselines[ids[0]]) - 1_500.0 / 90) < 1e-9)
+        #expect(abs(try #require(baselines[ids[1]]) - 2) < 1e-9)
+        #expect(baselines[ids[2]] == nil)
+    }
+
     @Test(arguments: TestDatabaseKind.enabled)
     func aPauseGuardrailPausesOnceAsTheGuardrail(_ kind: TestDatabaseKind) throws {
         let w = try World(kind)

@@ -791,8 +791,8 @@ struct DeploymentStore {
         try !insertBuckets(conn, [(id, bucket)]).isEmpty
     }
 
-    /// Stores many deployments' minutes; returns the ids whose minute was not stored yet (an
-    /// already stored minute is kept).
+    /// Stores many deployments' minutes, each with the seconds it covers; returns the ids whose
+    /// minute was not stored yet (an already stored minute is kept).
     @discardableResult
     static func insertBuckets(_ conn: DatabaseConnection, _ rows: [(id: Int, bucket: InferenceSimulator.Bucket)]) throws -> Set<Int> {
         var inserted = Set<Int>(minimumCapacity: rows.count)
@@ -800,10 +800,10 @@ struct DeploymentStore {
             var p = SQLParameters()
             let tuples = rows[batch].map { id, b in
                 "(\(p.add(.int(Int64(id)))), \(p.add(.date(b.start))), \(p.add(.int(Int64(b.requests))))," +
-                    " \(p.add(.int(Int64(b.errors)))), \(p.add(.double(b.p50))), \(p.add(.double(b.p95))), \(p.add(.double(b.p99))))"
+                    " \(p.add(.int(Int64(b.errors)))), \(p.add(.double(b.p50))), \(p.add(.double(b.p95))), \(p.add(.double(b.p99))), \(p.add(.double(b.seconds))))"
             }
             for row in try conn.query("""
-                INSERT INTO inference_metrics (deployment_id, bucket, requests, errors, p50_ms, p95_ms, p99_ms)
+                INSERT INTO inference_metrics (deployment_id, bucket, requests, errors, p50_ms, p95_ms, p99_ms, seconds)
                 VALUES \(tuples.joined(separator: ", ")) ON CONFLICT (deployment_id, bucket) DO NOTHING RETURNING deployment_id
                 """, p.values) {
                 inserted.insert(try row.int("deployment_id"))
