@@ -6,25 +6,31 @@
 #   - CPU seconds a minute of the app and the database server together, and that as a share of
 #     the machine (cores × 60 s);
 #   - buckets (deployment minutes) the runner wrote, per minute;
-#   - active deployments more than a minute behind at the end (0: the runner keeps up).
+#   - active deployments more than a minute behind at the end (0: the runner keeps up);
+#   - with PAGE=1, the table page (/deployments?status=active&sort=p95&dir=desc) under
+#     wrk -t2 -c64 for that minute: req/s and p99, and the CPU figure then includes the pages.
 #   bash bench/runner.sh [BINARY...]                          this checkout's release build by default
 #   bash scripts/with-postgres.sh bash bench/runner.sh OLD NEW    PostgreSQL too
+#   PAGE=1 bash bench/runner.sh                               the table page meanwhile
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS="${ROWS:-100000}"
 MINUTES="${MINUTES:-1}"
+PAGE="${PAGE:-0}"
 pg_url="${DATABASE_URL:-${TRAINYARD_TEST_POSTGRES_URL:-}}"
 source bench/postgres-url.sh
+source bench/signin.sh
 
 if [ "$#" -eq 0 ]; then
   swift build -c release --product trainyard 2>&1 | grep -E "error|warning: " || true
   set -- "$(swift build -c release --show-bin-path)/trainyard"
 fi
-for tool in sqlite3 psql; do
-  command -v "$tool" >/dev/null || { apt-get install -y -qq sqlite3 postgresql-client >/dev/null 2>&1 || sudo apt-get install -y -qq sqlite3 postgresql-client >/dev/null; }
+for tool in sqlite3:sqlite3 psql:postgresql-client wrk:wrk curl:curl; do
+  command -v "${tool%%:*}" >/dev/null || { apt-get install -y -qq "${tool#*:}" >/dev/null 2>&1 || sudo apt-get install -y -qq "${tool#*:}" >/dev/null; }
 done
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; $(date -u +%Y-%m-%d)"
-echo "$ROWS deployments with an hour of buckets, idle serve for $MINUTES min"
+if [ "$PAGE" = 1 ]; then load="the table page under wrk"; else load="idle"; fi
+echo "$ROWS deployments with an hour of buckets, serve for $MINUTES min, $load"
 
 work=""; db=""; spid=""
 cleanup() {
@@ -45,17 +51,25 @@ measure() {
   local name=$1 bin=$2; shift 2
   local port=$(( 18200 + RANDOM % 500 )) pg=0
   [ "$name" = PostgreSQL ] && pg=1
-  "$bin" serve --data-dir "$work" --port "$port" ${url:+--database-url "$url"} --log-level error >/dev/null 2>&1 &
+  bench_user "$bin" --data-dir "$work" ${url:+--database-url "$url"} --log-level error
+  "$bin" serve --data-dir "$work" --port "$port" ${url:+--database-url "$url"} --log-level error \
+    --max-connections-per-client 0 >/dev/null 2>&1 &
   spid=$!
   sleep 10
-  local a b updated
+  local a b updated page=""
   a=$(cpu_seconds $pg); updated=$("$@" "$(count_sql updated)")
-  sleep $(( MINUTES * 60 ))
+  if [ "$PAGE" = 1 ]; then
+    page=$(wrk -t2 -c64 -d$(( MINUTES * 60 ))s --latency -H "Cookie: $(bench_cookie "http://127.0.0.1:$port")" \
+      "http://127.0.0.1:$port/deployments?status=active&sort=p95&dir=desc" |
+      awk '/Requests\/sec/ {r = $2} $1 == "99%" {p = $2} END {printf "   table %6.0f req/s (p99 %s)", r, p}')
+  else
+    sleep $(( MINUTES * 60 ))
+  fi
   b=$(cpu_seconds $pg); updated=$(( $("$@" "$(count_sql updated)") - updated ))
   local behind; behind=$("$@" "$(count_sql behind)")
   kill "$spid"; wait "$spid" 2>/dev/null || true; spid=""
-  awk -v n="$name" -v b="$bin" -v c=$((b - a)) -v m="$MINUTES" -v cores="$(nproc)" -v u="$updated" -v late="$behind" 'BEGIN {
-    printf "%-10s %-40s %5.1f CPU s/min (%4.1f %% of the machine)   %7d buckets/min   %6d behind\n", n, b, c / m, 100 * c / (m * 60 * cores), u / m, late }'
+  awk -v n="$name" -v b="$bin" -v c=$((b - a)) -v m="$MINUTES" -v cores="$(nproc)" -v u="$updated" -v late="$behind" -v page="$page" 'BEGIN {
+    printf "%-10s %-40s %5.1f CPU s/min (%4.1f %% of the machine)   %7d buckets/min   %6d behind%s\n", n, b, c / m, 100 * c / (m * 60 * cores), u / m, late, page }'
 }
 
 # The figures are read from the database itself; `updated` sums the stats minutes written.
