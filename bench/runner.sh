@@ -56,8 +56,8 @@ measure() {
     --max-connections-per-client 0 >/dev/null 2>&1 &
   spid=$!
   sleep 10
-  local a b updated page=""
-  a=$(cpu_seconds $pg); updated=$("$@" "$(count_sql updated)")
+  local a b buckets page=""
+  a=$(cpu_seconds $pg); buckets=$("$@" "$(count_sql buckets)")
   if [ "$PAGE" = 1 ]; then
     page=$(wrk -t2 -c64 -d$(( MINUTES * 60 ))s --latency -H "Cookie: $(bench_cookie "http://127.0.0.1:$port")" \
       "http://127.0.0.1:$port/deployments?status=active&sort=p95&dir=desc" |
@@ -65,21 +65,22 @@ measure() {
   else
     sleep $(( MINUTES * 60 ))
   fi
-  b=$(cpu_seconds $pg); updated=$(( $("$@" "$(count_sql updated)") - updated ))
+  b=$(cpu_seconds $pg); buckets=$(( $("$@" "$(count_sql buckets)") - buckets ))
   local behind; behind=$("$@" "$(count_sql behind)")
   kill "$spid"; wait "$spid" 2>/dev/null || true; spid=""
-  awk -v n="$name" -v b="$bin" -v c=$((b - a)) -v m="$MINUTES" -v cores="$(nproc)" -v u="$updated" -v late="$behind" -v page="$page" 'BEGIN {
+  awk -v n="$name" -v b="$bin" -v c=$((b - a)) -v m="$MINUTES" -v cores="$(nproc)" -v u="$buckets" -v late="$behind" -v page="$page" 'BEGIN {
     printf "%-10s %-40s %5.1f CPU s/min (%4.1f %% of the machine)   %7d buckets/min   %6d behind%s\n", n, b, c / m, 100 * c / (m * 60 * cores), u / m, late, page }'
 }
 
-# The figures are read from the database itself; `updated` sums the stats minutes written.
+# Read from the database itself: the buckets stored, and the active deployments whose latest
+# figures are older than the minute before this one.
 count_sql() {
-  local minute_ms="(CAST(strftime('%s', 'now') AS INTEGER) / 60 * 60 - 60) * 1000"
-  [ -n "${url:-}" ] && minute_ms="date_trunc('minute', now()) - interval '1 minute'"
+  local last_minute="(CAST(strftime('%s', 'now') AS INTEGER) / 60 * 60 - 60) * 1000"
+  [ -n "${url:-}" ] && last_minute="date_trunc('minute', now()) - interval '1 minute'"
   case $1 in
-    updated) echo "SELECT COUNT(*) FROM inference_metrics" ;;
+    buckets) echo "SELECT COUNT(*) FROM inference_metrics" ;;
     behind) echo "SELECT COUNT(*) FROM deployments WHERE status = 'active' AND metrics_source = 'simulated'
-                  AND deleted_at IS NULL AND stats_at < $minute_ms" ;;
+                  AND deleted_at IS NULL AND stats_at < $last_minute" ;;
   esac
 }
 
