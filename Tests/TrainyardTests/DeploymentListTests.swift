@@ -58,6 +58,50 @@ import TrainyardTestSupport
         #expect(dashboard.body.contains(Self.tile("active", 4)) && dashboard.body.contains(Self.tile("paused", 8)))
     }
 
+    /// A per-minute figure has an index led by `status` only, so without a status the order is a
+    /// merge of one read per status. Ties across statuses, pages, an instant and the export all
+    /// come out in the one order the table defines: the figure, then the id.
+    @Test(arguments: TestDatabaseKind.enabled)
+    func aFigureSortWithoutAStatusIsTheTablesOneOrderAcrossStatuses(_ kind: TestDatabaseKind) throws {
+        let running = try RunningApp(kind)
+        defer { running.stop() }
+        let db = running.database
+        let browser = try running.browser()
+        let ids = try seed(db)
+        // Equal figures in every status: only the id orders them.
+        try db.execute("UPDATE deployments SET p95_ms = 500, rps = 2 WHERE id IN ($1, $2, $3, $4, $5)",
+                       [ids[1], ids[2], ids[7], ids[12], ids[20]].map { .int(Int64($0)) })
+        func expected(_ column: String, _ dir: String) throws -> [Int] {
+            try db.query("SELECT id FROM deployments WHERE deleted_at IS NULL ORDER BY \(column) \(dir), id \(dir)").map { try $0.int("id") }
+        }
+        for (key, column) in [("rps", "rps"), ("p50", "p50_ms"), ("p95", "p95_ms"), ("p99", "p99_ms"), ("errors", "error_rate")] {
+            for dir in ["asc", "desc"] {
+                let want = try expected(column, dir)
+                var shown: [Int] = []
+                for page in 1...5 { shown += order(try browser.get("/deployments?sort=\(key)&dir=\(dir)&per=5&page=\(page)").body, ids) }
+                #expect(shown == want, "\(key) \(dir)")
+                let json = try browser.get("/deployments.json?sort=\(key)&dir=\(dir)")
+                let objects = try #require(try JSONSerialization.jsonObject(with: Data(json.body.utf8)) as? [[String: Any]])
+                #expect(objects.compactMap { $0["id"] as? Int } == want, "export \(key) \(dir)")
+            }
+        }
+        // Two thirds of them went active a minute ago, whatever their status is now.
+        let instant = Date()
+        for id in ids.enumerated().filter({ $0.offset % 3 != 0 }).map(\.element) {
+            try db.execute("INSERT INTO deployment_status_history (deployment_id, old_status, new_status, created_at) VALUES ($1, 'deploying', 'active', $2)",
+                           [.int(Int64(id)), .date(instant.addingTimeInterval(-60))])
+        }
+        let serving = try db.query("""
+            SELECT d.id FROM deployments d WHERE \(DeploymentStore.servingCondition(at: "$1")) ORDER BY d.p95_ms DESC, d.id DESC
+            """, [.date(instant)]).map { try $0.int("id") }
+        #expect(serving.count == 16)
+        var atInstant: [Int] = []
+        for page in 1...3 {
+            atInstant += order(try browser.get("/deployments?live_at=\(ISO8601DateFormatter().string(from: instant))&sort=p95&dir=desc&per=10&page=\(page)").body, ids)
+        }
+        #expect(atInstant == serving)
+    }
+
     static func tile(_ status: String, _ count: Int) -> String {
         "href=\"/deployments?status=\(status)\"><span class=\"tile-count\">\(count)</span>"
     }
