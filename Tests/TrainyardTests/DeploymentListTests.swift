@@ -58,11 +58,11 @@ import TrainyardTestSupport
         #expect(dashboard.body.contains(Self.tile("active", 4)) && dashboard.body.contains(Self.tile("paused", 8)))
     }
 
-    /// A per-minute figure has an index led by `status` only, so without a status the order is a
-    /// merge of one read per status. Ties across statuses, pages, an instant and the export all
-    /// come out in the one order the table defines: the figure, then the id.
+    /// Pages, an instant (with no status, and with several merged one status at a time) and the
+    /// export all come out in the one order the table defines, the figure then the id, with
+    /// ties across statuses.
     @Test(arguments: TestDatabaseKind.enabled)
-    func aFigureSortWithoutAStatusIsTheTablesOneOrderAcrossStatuses(_ kind: TestDatabaseKind) throws {
+    func aFigureSortIsTheTablesOneOrderAcrossStatusesPagesInstantsAndTheExport(_ kind: TestDatabaseKind) throws {
         let running = try RunningApp(kind)
         defer { running.stop() }
         let db = running.database
@@ -100,6 +100,14 @@ import TrainyardTestSupport
             atInstant += order(try browser.get("/deployments?live_at=\(ISO8601DateFormatter().string(from: instant))&sort=p95&dir=desc&per=10&page=\(page)").body, ids)
         }
         #expect(atInstant == serving)
+        let three = Set(try db.query("SELECT id FROM deployments WHERE status IN ('active', 'failed', 'paused')").map { try $0.int("id") })
+        var threeAtInstant: [Int] = []
+        for page in 1...3 {
+            threeAtInstant += order(try browser.get(
+                "/deployments?live_at=\(ISO8601DateFormatter().string(from: instant))&status=paused&status=active&status=failed&sort=p95&dir=desc&per=5&page=\(page)").body, ids)
+        }
+        #expect(threeAtInstant == serving.filter(three.contains))
+        #expect(threeAtInstant.count > 5)
     }
 
     static func tile(_ status: String, _ count: Int) -> String {

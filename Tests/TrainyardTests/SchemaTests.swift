@@ -89,7 +89,7 @@ struct SchemaTests {
         let id = try Fixtures.deployment(db, jobID: try Fixtures.completeJob(db, modelID: model))
         try db.execute("INSERT INTO inference_metrics (deployment_id, bucket, requests, errors, p50_ms, p95_ms, p99_ms) VALUES ($1, $2, 60, 0, 1, 2, 3)",
                        [.int(Int64(id)), .date(Date(timeIntervalSince1970: 1_800_000_000))])
-        #expect(try Migrator(database: db, migrations: all).migrate().map(\.version) == [7, 8, 9, 10, 11])
+        #expect(try Migrator(database: db, migrations: all).migrate().map(\.version) == [7, 8, 9, 10])
         let row = try #require(try db.queryOne("SELECT source, seconds FROM inference_metrics WHERE deployment_id = $1", [.int(Int64(id))]))
         #expect(try row.string("source") == "simulated" && row.double("seconds") == 60)
         #expect(try db.queryOne("SELECT metrics_source FROM deployments WHERE id = $1", [.int(Int64(id))])?.string("metrics_source") == "simulated")
@@ -158,7 +158,7 @@ struct SchemaTests {
         let db = try makeTestDatabase(kind)
         defer { db.close() }
         let migrator = Migrator(database: db, migrations: Schema.migrations(for: db.dialect))
-        #expect(try migrator.migrate().map(\.version) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+        #expect(try migrator.migrate().map(\.version) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
         #expect(try migrator.migrate().isEmpty)
         for table in ["models", "training_jobs", "job_metrics", "job_metric_summaries", "job_params", "job_tags", "deployments", "deployment_resources",
                       "deployment_replicas", "deployment_status_history", "inference_metrics", "inference_sources"] {

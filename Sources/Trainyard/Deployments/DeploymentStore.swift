@@ -58,7 +58,6 @@ struct DeploymentStore {
     /// the history rows; `filters.attention` to deployments a guardrail has flagged.
     func list(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>, filters: Filters = Filters()) throws -> ListResult<DeploymentListRow> {
         var p = SQLParameters()
-        let slice = Self.laned(slice)
         var filters = filters
         filters.search = try searchPlan(slice.search)
         if filters.liveAt != nil { return try listLiveAt(slice, filters: filters) }
@@ -177,22 +176,6 @@ struct DeploymentStore {
         return ListResult(rows: try rows.prefix(slice.limit - 1).map(Self.decodeListRow), hasMore: rows.count >= slice.limit)
     }
 
-    /// Sort keys the runner rewrites every minute (`setLatestStats`). Only the indexes led by
-    /// `status` order them (schema version 11 dropped their `(key, id)` indexes): a stats
-    /// update writes every index over a column it changes, and five of the ten cost more of
-    /// the runner's minute than any read they served.
-    static let perMinuteSortKeys: Set<DeploymentSortKey> = [.rps, .p50, .p95, .p99, .errors]
-
-    /// `slice` as its ordered reads go: with every status, one read per status merged, when it
-    /// asks for none and sorts by a key with no index of its own (the four statuses are the
-    /// whole table, since the column's CHECK allows no other).
-    static func laned(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>) -> ListSlice<DeploymentSortKey, DeploymentStatus> {
-        guard slice.statuses.isEmpty, perMinuteSortKeys.contains(slice.sort) else { return slice }
-        var all = slice
-        all.statuses = DeploymentStatus.allCases
-        return all
-    }
-
     /// The statuses of `slice` read one ordered read each: one lane per status when there are
     /// several (an index led by `status` orders one status only), else one lane for them all.
     static func lanes(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>) -> [ListSlice<DeploymentSortKey, DeploymentStatus>] {
@@ -238,34 +221,12 @@ struct DeploymentStore {
     func listBatch(_ slice: ListSlice<DeploymentSortKey, DeploymentStatus>, filters: Filters = Filters(), after cursor: ListCursor?,
                    limit: Int) throws -> ListBatch<DeploymentListRow> {
         var p = SQLParameters()
-        let slice = Self.laned(slice)
         var filters = filters
         filters.search = try searchPlan(slice.search)
-        let rows: [Row]
-        if slice.statuses.count > 1, !filters.search.readsCandidates {
-            // As `listStatusSet`: each status's next rows along its own index, ids and keys only,
-            // merged and cut to the batch; then only those rows read whole.
-            let dir = slice.direction == .asc ? "ASC" : "DESC"
-            let members = Self.lanes(slice).enumerated().map { lane, one in
-                let c = Self.tableClauses(one, filters: filters, &p)
-                return """
-                    SELECT * FROM (SELECT d.id AS pick_id, \(c.sortKey) AS \(ListClauses.sortKeyColumn) FROM deployments d
-                        \(c.batch(after: cursor, limit: limit, &p))) AS lane\(lane)
-                    """
-            }
-            rows = try database.queryList("""
-                SELECT \(Self.listColumns), picked.\(ListClauses.sortKeyColumn) FROM deployments d JOIN (
-                    SELECT pick_id, \(ListClauses.sortKeyColumn) FROM (\(members.joined(separator: " UNION ALL "))) AS candidates
-                    ORDER BY \(ListClauses.sortKeyColumn) \(dir), pick_id \(dir) LIMIT \(limit)
-                ) AS picked ON picked.pick_id = d.id
-                ORDER BY picked.\(ListClauses.sortKeyColumn) \(dir), d.id \(dir)
-                """, p.values, for: slice)
-        } else {
-            let clauses = Self.tableClauses(slice, filters: filters, &p)
-            rows = try database.queryList("""
-                SELECT \(Self.listColumns), \(clauses.sortKey) AS \(ListClauses.sortKeyColumn) FROM deployments d \(clauses.batch(after: cursor, limit: limit, &p))
-                """, p.values, for: slice)
-        }
+        let clauses = Self.tableClauses(slice, filters: filters, &p)
+        let rows = try database.queryList("""
+            SELECT \(Self.listColumns), \(clauses.sortKey) AS \(ListClauses.sortKeyColumn) FROM deployments d \(clauses.batch(after: cursor, limit: limit, &p))
+            """, p.values, for: slice)
         return ListBatch(rows: try rows.map(Self.decodeListRow), next: rows.count < limit ? nil : try rows.last.map { try ListCursor(after: $0) })
     }
 

@@ -224,7 +224,6 @@ enum SQLiteSchema {
         Migration(version: 8, name: "deployments_search_index", sql: SchemaVersion8.sql(for: .sqlite)),
         Migration(version: 9, name: "change_counters", sql: SchemaVersion9.sql(for: .sqlite)),
         Migration(version: 10, name: "sessions_change_counter", sql: SchemaVersion10.sql(for: .sqlite)),
-        Migration(version: 11, name: "figure_sorts_by_status_only", sql: SchemaVersion11.sql),
     ]
 }
 
@@ -241,7 +240,6 @@ enum PostgresSchema {
         Migration(version: 8, name: "deployments_search_index", sql: SchemaVersion8.sql(for: .postgres)),
         Migration(version: 9, name: "change_counters", sql: SchemaVersion9.sql(for: .postgres)),
         Migration(version: 10, name: "sessions_change_counter", sql: SchemaVersion10.sql(for: .postgres)),
-        Migration(version: 11, name: "figure_sorts_by_status_only", sql: SchemaVersion11.sql),
     ]
 }
 
