@@ -5,8 +5,9 @@
 #   2. wrk -t2 -c64 on the single URL `/deployments?status=active&sort=p95&dir=desc`;
 #   3. wrk -t2 -c64 cycling through the 1,000 URLs (bench/table_urls.lua),
 # and the ratio of 2 to 3. SQLite always; PostgreSQL too under scripts/with-postgres.sh.
-#   bash bench/table-urls.sh                  ROWS=100000, DURATION=10s
+#   bash bench/table-urls.sh                  ROWS=100000, DURATION=10s, this checkout's release build
 #   ROWS=1000000 bash bench/table-urls.sh
+#   bash bench/table-urls.sh BINARY           another build (run each of two builds in turn to compare)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS="${ROWS:-100000}"
@@ -16,8 +17,12 @@ pg_url="${DATABASE_URL:-${TRAINYARD_TEST_POSTGRES_URL:-}}"
 
 source bench/postgres-url.sh
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --product trainyard 2>&1 | grep -E "error|warning: |Build complete" || true
-bin="$(swift build -c release --show-bin-path)/trainyard"
+if [ "$#" -eq 0 ]; then
+  swift build -c release --product trainyard 2>&1 | grep -E "error|warning: |Build complete" || true
+  bin="$(swift build -c release --show-bin-path)/trainyard"
+else
+  bin=$1
+fi
 source bench/signin.sh
 
 work=$(mktemp -d)
@@ -96,7 +101,7 @@ PY
   server_pid=""
 }
 
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; wrk -t2 -c64 -d$DURATION"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; wrk -t2 -c64 -d$DURATION; build $bin"
 run SQLite
 if [[ -n $pg_url ]]; then
   db="trainyard_urls_$$"
