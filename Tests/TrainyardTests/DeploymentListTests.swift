@@ -95,16 +95,17 @@ import TrainyardTestSupport
             SELECT d.id FROM deployments d WHERE \(DeploymentStore.servingCondition(at: "$1")) ORDER BY d.p95_ms DESC, d.id DESC
             """, [.date(instant)]).map { try $0.int("id") }
         #expect(serving.count == 16)
+        let at = ISO8601DateFormatter().string(from: instant)
         var atInstant: [Int] = []
         for page in 1...3 {
-            atInstant += order(try browser.get("/deployments?live_at=\(ISO8601DateFormatter().string(from: instant))&sort=p95&dir=desc&per=10&page=\(page)").body, ids)
+            atInstant += order(try browser.get("/deployments?live_at=\(at)&sort=p95&dir=desc&per=10&page=\(page)").body, ids)
         }
         #expect(atInstant == serving)
         let three = Set(try db.query("SELECT id FROM deployments WHERE status IN ('active', 'failed', 'paused')").map { try $0.int("id") })
         var threeAtInstant: [Int] = []
         for page in 1...3 {
             threeAtInstant += order(try browser.get(
-                "/deployments?live_at=\(ISO8601DateFormatter().string(from: instant))&status=paused&status=active&status=failed&sort=p95&dir=desc&per=5&page=\(page)").body, ids)
+                "/deployments?live_at=\(at)&status=paused&status=active&status=failed&sort=p95&dir=desc&per=5&page=\(page)").body, ids)
         }
         #expect(threeAtInstant == serving.filter(three.contains))
         #expect(threeAtInstant.count > 5)

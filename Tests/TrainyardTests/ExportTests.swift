@@ -125,8 +125,8 @@ struct CSVTable {
         #expect(Set(ids).count == 2500)
         #expect(ids == (try idsThroughEveryPage(browser, "/deployments?sort=status&dir=asc", marker: deploymentMarker)))
 
-        // A figure without a status is read one status at a time and merged, batch by batch:
-        // the batches still join into the table's one order.
+        // A figure sort with no status, across batch boundaries: the batches join into the
+        // table's one order.
         let byRPS = try CSVTable(try browser.get("/deployments.csv?sort=rps&dir=asc").body)
         let rpsOrder = try db.query("SELECT id FROM deployments WHERE deleted_at IS NULL ORDER BY rps, id").map { try $0.int("id") }
         #expect(rpsOrder.count == 2500)
